@@ -1,0 +1,371 @@
+//! The one bounded decoder. This module is the only code in Intake that
+//! touches the `image` crate's decoders (Architecture Invariant): formats are
+//! recognised by content, never by file name; dimensions and allocations are
+//! checked against explicit limits before any pixel buffer is allocated; the
+//! EXIF orientation is read so every check sees the picture upright.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+
+/// What the first bytes of a file say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+    /// PNG (`89 PNG`).
+    Png,
+    /// PDF (`%PDF-`).
+    Pdf,
+    /// GIF.
+    Gif,
+    /// WebP (`RIFF....WEBP`).
+    Webp,
+    /// HEIC / HEIF / AVIF (ISO-BMFF `ftyp`).
+    Heif,
+    /// BMP.
+    Bmp,
+    /// TIFF.
+    Tiff,
+    /// Nothing we recognise.
+    Unknown,
+}
+
+impl Sniffed {
+    /// A short human name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sniffed::Jpeg => "JPEG",
+            Sniffed::Png => "PNG",
+            Sniffed::Pdf => "PDF",
+            Sniffed::Gif => "GIF",
+            Sniffed::Webp => "WebP",
+            Sniffed::Heif => "HEIC/HEIF",
+            Sniffed::Bmp => "BMP",
+            Sniffed::Tiff => "TIFF",
+            Sniffed::Unknown => "unknown",
+        }
+    }
+
+    /// The media type stored and forwarded for this format.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Sniffed::Jpeg => "image/jpeg",
+            Sniffed::Png => "image/png",
+            Sniffed::Pdf => "application/pdf",
+            Sniffed::Gif => "image/gif",
+            Sniffed::Webp => "image/webp",
+            Sniffed::Heif => "image/heic",
+            Sniffed::Bmp => "image/bmp",
+            Sniffed::Tiff => "image/tiff",
+            Sniffed::Unknown => "application/octet-stream",
+        }
+    }
+}
+
+/// Recognises a file by its magic bytes.
+pub fn sniff(bytes: &[u8]) -> Sniffed {
+    match bytes {
+        [0xFF, 0xD8, 0xFF, ..] => Sniffed::Jpeg,
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Sniffed::Png,
+        [b'%', b'P', b'D', b'F', b'-', ..] => Sniffed::Pdf,
+        [b'G', b'I', b'F', b'8', ..] => Sniffed::Gif,
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Sniffed::Webp,
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Sniffed::Heif,
+        [b'B', b'M', ..] => Sniffed::Bmp,
+        [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Sniffed::Tiff,
+        _ => Sniffed::Unknown,
+    }
+}
+
+/// Explicit decoding limits. A file over any of them is refused before the
+/// pixel buffer is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: usize,
+    /// Largest accepted width or height, in pixels.
+    pub max_side: u32,
+    /// Largest accepted pixel count.
+    pub max_pixels: u64,
+    /// Largest allocation the decoder may make, in bytes.
+    pub max_alloc: u64,
+}
+
+impl DecodeLimits {
+    /// Phone cameras reach 50 MP (8160×6144); anything over that is refused.
+    pub const DEFAULT: DecodeLimits = DecodeLimits {
+        max_file_bytes: 20 * 1024 * 1024,
+        max_side: 12_000,
+        max_pixels: 50_000_000,
+        max_alloc: 256 * 1024 * 1024,
+    };
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits::DEFAULT
+    }
+}
+
+/// Why a file could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Zero bytes.
+    Empty,
+    /// More bytes than [`DecodeLimits::max_file_bytes`].
+    TooLarge {
+        /// The file's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not JPEG or PNG, by content.
+    Unsupported(Sniffed),
+    /// The header declares more pixels than the limits allow.
+    DimensionsOverLimit {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The largest side accepted.
+        max_side: u32,
+    },
+    /// The data is damaged or truncated.
+    Corrupt,
+}
+
+/// A decoded picture: the pixels as stored, plus what is needed to see them upright.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The container format.
+    pub format: Sniffed,
+    /// The pixels as stored in the file (not yet oriented), 8-bit RGB; transparency is
+    /// composited on white.
+    pub raw: RgbImage,
+    /// The EXIF orientation to apply to `raw` to see the picture upright.
+    pub orientation: Orientation,
+    /// Metadata the file carries (EXIF, GPS, ICC, XMP), for the report.
+    pub metadata: Metadata,
+}
+
+/// Metadata found in a file. Outputs never carry any of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// An EXIF block is present.
+    pub exif: bool,
+    /// The EXIF block has a GPS IFD (location).
+    pub gps: bool,
+    /// An XMP or IPTC block is present.
+    pub xmp: bool,
+}
+
+impl Metadata {
+    /// True when any metadata is present.
+    pub fn any(self) -> bool {
+        self.exif || self.gps || self.xmp
+    }
+}
+
+impl Decoded {
+    /// Width and height as seen upright.
+    pub fn upright_dimensions(&self) -> (u32, u32) {
+        let (w, h) = self.raw.dimensions();
+        if transposes(self.orientation) { (h, w) } else { (w, h) }
+    }
+}
+
+/// True when the orientation swaps width and height.
+pub fn transposes(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
+    )
+}
+
+/// Reads only the header: format and declared dimensions, with no pixel allocation.
+pub fn probe(bytes: &[u8]) -> Result<(Sniffed, u32, u32), DecodeError> {
+    let sniffed = precheck(bytes, &DecodeLimits::DEFAULT)?;
+    let decoder = reader(bytes, sniffed, &DecodeLimits::DEFAULT)?.into_decoder().map_err(|_| DecodeError::Corrupt)?;
+    let (w, h) = decoder.dimensions();
+    Ok((sniffed, w, h))
+}
+
+fn precheck(bytes: &[u8], limits: &DecodeLimits) -> Result<Sniffed, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if bytes.len() > limits.max_file_bytes {
+        return Err(DecodeError::TooLarge { size: bytes.len(), limit: limits.max_file_bytes });
+    }
+    match sniff(bytes) {
+        Sniffed::Jpeg if !jpeg_complete(bytes) => Err(DecodeError::Corrupt),
+        s @ (Sniffed::Jpeg | Sniffed::Png) => Ok(s),
+        other => Err(DecodeError::Unsupported(other)),
+    }
+}
+
+/// True when a JPEG's main image has an end-of-image marker after its first
+/// scan. The decoder pads a truncated file with grey instead of failing, so
+/// truncation is caught here: walk the marker segments (skipping APPn blocks,
+/// whose EXIF thumbnails carry their own EOI) to the first SOS, then look for
+/// EOI (`FF D9`) after it. Entropy-coded data never contains `FF D9`.
+pub fn jpeg_complete(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    loop {
+        while bytes.get(i) == Some(&0xFF) && bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (bytes.get(i), bytes.get(i + 1)) else { return false };
+        match marker {
+            0xDA => break,
+            0xD9 => return false,
+            0x01 | 0xD0..=0xD7 => i += 2,
+            _ => {
+                let (Some(&hi), Some(&lo)) = (bytes.get(i + 2), bytes.get(i + 3)) else { return false };
+                i += 2 + usize::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+    }
+    bytes.get(i..).is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, 0xD9]))
+}
+
+fn reader<'a>(
+    bytes: &'a [u8],
+    sniffed: Sniffed,
+    limits: &DecodeLimits,
+) -> Result<ImageReader<Cursor<&'a [u8]>>, DecodeError> {
+    let format = if sniffed == Sniffed::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut image_limits = Limits::default();
+    image_limits.max_image_width = Some(limits.max_side);
+    image_limits.max_image_height = Some(limits.max_side);
+    image_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(image_limits);
+    Ok(reader)
+}
+
+/// Decodes a JPEG or PNG within `limits`.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeError> {
+    let sniffed = precheck(bytes, limits)?;
+    let mut decoder = match reader(bytes, sniffed, limits)?.into_decoder() {
+        Ok(d) => d,
+        Err(image::ImageError::Limits(_)) => return Err(over_limit(bytes, limits)),
+        Err(_) => return Err(DecodeError::Corrupt),
+    };
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Corrupt);
+    }
+    if width > limits.max_side
+        || height > limits.max_side
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+        || decoder.total_bytes() > limits.max_alloc
+    {
+        return Err(DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side });
+    }
+    let exif = decoder.exif_metadata().ok().flatten();
+    let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
+    let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
+    let metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side },
+        _ => DecodeError::Corrupt,
+    })?;
+    Ok(Decoded { format: sniffed, raw: to_rgb(image), orientation, metadata })
+}
+
+fn over_limit(bytes: &[u8], limits: &DecodeLimits) -> DecodeError {
+    // The header parsed far enough to trip a limit: report the declared size when it can be read cheaply.
+    let format = if sniff(bytes) == Sniffed::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
+    let dims = ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().ok();
+    let (width, height) = dims.unwrap_or((0, 0));
+    DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side }
+}
+
+/// 8-bit RGB; alpha composited on white (a transparent background reads as white).
+fn to_rgb(image: DynamicImage) -> RgbImage {
+    match image {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other if other.color().has_alpha() => {
+            let rgba = other.into_rgba8();
+            let (w, h) = rgba.dimensions();
+            let mut out = RgbImage::new(w, h);
+            for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
+                let a = u16::from(src[3]);
+                for c in 0..3 {
+                    let v = (u16::from(src[c]) * a + 255 * (255 - a) + 127) / 255;
+                    dst[c] = u8::try_from(v).unwrap_or(u8::MAX);
+                }
+            }
+            out
+        }
+        other => other.into_rgb8(),
+    }
+}
+
+/// True when a raw EXIF block (TIFF header onwards, as `image` returns it) has a
+/// GPS IFD pointer (tag 0x8825) in IFD0.
+pub fn has_gps_ifd(exif: &[u8]) -> bool {
+    let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+    let little = match tiff.get(0..2) {
+        Some(b"II") => true,
+        Some(b"MM") => false,
+        _ => return false,
+    };
+    let u16_at = |o: usize| -> Option<u16> {
+        let b = tiff.get(o..o + 2)?;
+        Some(if little { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) })
+    };
+    let u32_at = |o: usize| -> Option<u32> {
+        let b = tiff.get(o..o + 4)?;
+        let a = [b[0], b[1], b[2], b[3]];
+        Some(if little { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) })
+    };
+    let Some(ifd0) = u32_at(4).and_then(|o| usize::try_from(o).ok()) else { return false };
+    let Some(count) = u16_at(ifd0) else { return false };
+    (0..usize::from(count.min(512))).any(|i| u16_at(ifd0 + 2 + i * 12) == Some(0x8825))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0rest"), Sniffed::Jpeg);
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Sniffed::Png);
+        assert_eq!(sniff(b"%PDF-1.7"), Sniffed::Pdf);
+        assert_eq!(sniff(b"GIF89a"), Sniffed::Gif);
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Sniffed::Webp);
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic"), Sniffed::Heif);
+        assert_eq!(sniff(b"hello"), Sniffed::Unknown);
+        assert_eq!(sniff(b""), Sniffed::Unknown);
+    }
+
+    #[test]
+    fn refuses_before_decoding() {
+        assert_eq!(decode(b"", &DecodeLimits::DEFAULT).unwrap_err(), DecodeError::Empty);
+        assert_eq!(decode(b"GIF89a....", &DecodeLimits::DEFAULT).unwrap_err(), DecodeError::Unsupported(Sniffed::Gif));
+        let small = DecodeLimits { max_file_bytes: 4, ..DecodeLimits::DEFAULT };
+        assert_eq!(decode(b"\xFF\xD8\xFF\xE0\0", &small).unwrap_err(), DecodeError::TooLarge { size: 5, limit: 4 });
+        assert_eq!(decode(b"\xFF\xD8\xFF\xE0\0\0", &DecodeLimits::DEFAULT).unwrap_err(), DecodeError::Corrupt);
+        assert!(jpeg_complete(b"\xFF\xD8\xFF\xE0\x00\x04ab\xFF\xDA\x00\x02\x12\x34\xFF\xD9"));
+        // An APP1 block carrying a thumbnail's EOI does not count; the scan has none.
+        assert!(!jpeg_complete(b"\xFF\xD8\xFF\xE1\x00\x04\xFF\xD9\xFF\xDA\x00\x02\x12\x34"));
+    }
+
+    #[test]
+    fn gps_pointer_is_found_in_both_byte_orders() {
+        // IFD0 with one entry: tag 0x8825.
+        let le = b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x25\x88\x04\x00\x01\x00\x00\x00\x1a\x00\x00\x00";
+        let be = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x88\x25\x00\x04\x00\x00\x00\x01\x00\x00\x00\x1a";
+        assert!(has_gps_ifd(le));
+        assert!(has_gps_ifd(be));
+        let mut other = le.to_vec();
+        other[10] = 0x12; // tag 0x8812
+        assert!(!has_gps_ifd(&other));
+        assert!(!has_gps_ifd(b"II\x2a\x00\xff\xff\xff\xff"));
+    }
+}

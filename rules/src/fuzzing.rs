@@ -1,0 +1,39 @@
+//! Entry points shared by the fuzz targets (`fuzz/`) and the corpus replay
+//! test (`tests/fuzz_corpus.rs`): whatever the fuzzer finds is replayed by
+//! `cargo test` through exactly the same code. None of them may panic.
+
+use crate::form::{self, CertificateType, Date};
+use crate::profile::ProfileSet;
+use crate::{attachment, document, photo};
+
+/// Every image and file check on arbitrary bytes.
+pub fn file_checks(data: &[u8]) {
+    let profile = ProfileSet::embedded().default_profile();
+    let _ = crate::decode::probe(data);
+    let out = photo::fix(data, profile);
+    if let Some(fixed) = out.output {
+        // Whatever the fix produces must pass its own check.
+        assert!(fixed.after.passes(), "fixed output fails its own check: {:?}", fixed.after);
+    }
+    let doc = document::check(document::DocumentKind::IdFront, data);
+    if let Some(d) = doc.output {
+        let _ = document::check_pair(&d, &d);
+    }
+    let _ = attachment::check("work_certificate", data);
+    let _ = crate::jpeg::strip_metadata(data);
+}
+
+/// Every number parser and the form on arbitrary text.
+pub fn text_checks(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let today = Date::new(2026, 11, 26).unwrap_or(Date { year: 2026, month: 1, day: 1 });
+    for kind in CertificateType::ALL {
+        let _ = form::numbers::parse_certificate(kind, &text, today);
+    }
+    let _ = form::numbers::check_uscc(&text);
+    let _ = form::numbers::check_mobile(&text);
+    let _ = form::numbers::check_email(&text);
+    let _ = form::numbers::mask(&text);
+    let _ = form::has_pinyin(&text);
+    let _ = form::parse_raw(data);
+}

@@ -1,0 +1,171 @@
+//! JPEG output: the encoder every re-encoded image goes through, and a
+//! lossless metadata strip for JPEGs that are accepted as given.
+
+use image::RgbImage;
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+
+/// Encodes upright RGB pixels as a baseline JPEG with 4:2:0 chroma
+/// subsampling (as cameras write). The output carries only a JFIF header: no
+/// EXIF, GPS, XMP or comments.
+pub fn encode(img: &RgbImage, quality: u8) -> Vec<u8> {
+    encode_with(img, quality, SamplingFactor::R_4_2_0)
+}
+
+fn encode_with(img: &RgbImage, quality: u8, sampling: SamplingFactor) -> Vec<u8> {
+    let mut out = Vec::with_capacity(img.as_raw().len() / 8);
+    let mut encoder = Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_sampling_factor(sampling);
+    let (w, h) = img.dimensions();
+    // Dimensions are bounded by the decoder limits (12 000 px) and fit in u16;
+    // a failure here would be a bug, and an empty output is refused downstream.
+    let (Ok(w), Ok(h)) = (u16::try_from(w), u16::try_from(h)) else { return Vec::new() };
+    if encoder.encode(img.as_raw(), w, h, ColorType::Rgb).is_err() {
+        return Vec::new();
+    }
+    out
+}
+
+/// The result of a quality search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The JPEG bytes.
+    pub bytes: Vec<u8>,
+    /// The quality used.
+    pub quality: u8,
+}
+
+/// Lowest quality the search will go to; below it the picture is visibly damaged.
+pub const MIN_QUALITY: u8 = 40;
+
+/// Finds the highest quality whose output lies within `min..=max` bytes.
+/// Returns `None` when no quality between [`MIN_QUALITY`] and 100 lands in the range.
+pub fn encode_within(img: &RgbImage, min: usize, max: usize) -> Option<Encoded> {
+    let fits = |len: usize| (min..=max).contains(&len);
+    let first = encode(img, 92);
+    if fits(first.len()) {
+        return Some(Encoded { bytes: first, quality: 92 });
+    }
+    if first.len() < min {
+        // Too small even at 92: more quality, then full chroma resolution.
+        for (q, sampling) in [(97, SamplingFactor::R_4_2_0), (100, SamplingFactor::R_4_4_4)] {
+            let bytes = encode_with(img, q, sampling);
+            if fits(bytes.len()) {
+                return Some(Encoded { bytes, quality: q });
+            }
+        }
+        return None;
+    }
+    // Too large: binary search for the highest quality that fits under `max`.
+    let (mut lo, mut hi) = (MIN_QUALITY, 91u8);
+    let mut best = None;
+    while lo <= hi {
+        let q = lo + (hi - lo) / 2;
+        let bytes = encode(img, q);
+        if bytes.len() <= max {
+            if bytes.len() >= min {
+                best = Some(Encoded { bytes, quality: q });
+            }
+            lo = q + 1;
+        } else {
+            if q == 0 {
+                break;
+            }
+            hi = q - 1;
+        }
+    }
+    best
+}
+
+/// Removes metadata segments (APP1 EXIF/XMP, APP13 IPTC, other APPn except
+/// JFIF APP0, ICC APP2 and Adobe APP14, and COM) from a JPEG without
+/// re-encoding. Returns `None` when the marker structure is broken.
+pub fn strip_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
+    if jpeg.get(0..2) != Some(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(jpeg.len());
+    out.extend_from_slice(&jpeg[..2]);
+    let mut i = 2;
+    loop {
+        // Skip fill bytes.
+        while jpeg.get(i) == Some(&0xFF) && jpeg.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        if jpeg.get(i) != Some(&0xFF) {
+            return None;
+        }
+        let marker = *jpeg.get(i + 1)?;
+        if marker == 0xDA || marker == 0xD9 {
+            // Start of scan: the rest is entropy-coded data and later markers; copy it whole.
+            out.extend_from_slice(&jpeg[i..]);
+            return Some(out);
+        }
+        let len = usize::from(u16::from_be_bytes([*jpeg.get(i + 2)?, *jpeg.get(i + 3)?]));
+        if len < 2 {
+            return None;
+        }
+        let end = i.checked_add(2 + len)?;
+        let segment = jpeg.get(i..end)?;
+        let payload = &segment[4..];
+        let keep = match marker {
+            0xE0 => payload.starts_with(b"JFIF\0") || payload.starts_with(b"JFXX\0"),
+            0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+            0xEE => payload.starts_with(b"Adobe"),
+            0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
+            _ => true,
+        };
+        if keep {
+            out.extend_from_slice(segment);
+        }
+        i = end;
+    }
+}
+
+/// True when a JPEG carries an APP1 segment (EXIF or XMP), APP13 or COM.
+pub fn has_metadata_segments(jpeg: &[u8]) -> bool {
+    strip_metadata(jpeg).is_some_and(|s| s.len() != jpeg.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use image::Rgb;
+
+    use super::*;
+
+    fn noisy(w: u32, h: u32) -> RgbImage {
+        let mut s = 12345u32;
+        RgbImage::from_fn(w, h, |x, y| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            Rgb([(x * 3) as u8 ^ (s as u8 & 63), (y * 2) as u8, (s >> 8) as u8 & 127])
+        })
+    }
+
+    #[test]
+    fn quality_search_lands_in_the_range() {
+        let img = noisy(295, 413);
+        let out = encode_within(&img, 10 * 1024, 60 * 1024).expect("fits");
+        assert!((10 * 1024..=60 * 1024).contains(&out.bytes.len()), "{} bytes", out.bytes.len());
+        assert!(out.quality >= MIN_QUALITY);
+        assert!(encode_within(&img, 1, 200).is_none(), "200 bytes cannot hold this picture");
+    }
+
+    #[test]
+    fn strip_removes_app1_and_com_but_keeps_the_picture() {
+        let img = RgbImage::from_pixel(16, 16, Rgb([10, 200, 30]));
+        let plain = encode(&img, 90);
+        // Insert an APP1 and a COM segment after SOI.
+        let mut with_meta = plain[..2].to_vec();
+        with_meta.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x0A]);
+        with_meta.extend_from_slice(b"Exif\0\0ab");
+        with_meta.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x05, b'h', b'i', b'!']);
+        with_meta.extend_from_slice(&plain[2..]);
+        assert!(has_metadata_segments(&with_meta));
+        let stripped = strip_metadata(&with_meta).unwrap();
+        assert_eq!(stripped, plain);
+        assert!(!has_metadata_segments(&plain));
+        assert_eq!(strip_metadata(b"\xFF\xD8\xFF\xE1\xFF"), None);
+        assert_eq!(strip_metadata(b"nope"), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! Small, allocation-light statistics over RGB pictures, shared by the photo
+//! and document checks.
+
+use image::RgbImage;
+
+/// Rec. 601 luma, 0..=255.
+#[inline]
+pub fn luma(p: [u8; 3]) -> u8 {
+    ((u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29 + 128) >> 8) as u8
+}
+
+/// Max − min of the channels: 0 for grey, large for saturated colour.
+#[inline]
+pub fn chroma(p: [u8; 3]) -> u8 {
+    p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2])
+}
+
+/// The luma plane of a picture.
+pub fn luma_plane(img: &RgbImage) -> Vec<u8> {
+    img.pixels().map(|p| luma(p.0)).collect()
+}
+
+/// Variance of the 4-neighbour Laplacian of the luma over the rectangle
+/// `x0..x1, y0..y1` (interior pixels only). The classic focus measure.
+pub fn laplacian_variance(luma: &[u8], width: u32, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f32 {
+    let w = width as usize;
+    let height = (luma.len() / w.max(1)) as u32;
+    let (x0, y0) = (x0.max(1), y0.max(1));
+    let (x1, y1) = (x1.min(width.saturating_sub(1)), y1.min(height.saturating_sub(1)));
+    let (mut sum, mut sum_sq, mut n) = (0f64, 0f64, 0u64);
+    for y in y0..y1 {
+        let row = y as usize * w;
+        for x in x0..x1 {
+            let i = row + x as usize;
+            let v = 4 * i32::from(luma[i])
+                - i32::from(luma[i - 1])
+                - i32::from(luma[i + 1])
+                - i32::from(luma[i - w])
+                - i32::from(luma[i + w]);
+            let v = f64::from(v);
+            sum += v;
+            sum_sq += v * v;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let mean = sum / n as f64;
+    (sum_sq / n as f64 - mean * mean) as f32
+}
+
+/// Per-channel median of an iterator of pixels (histogram based, O(n)).
+pub fn median_colour(pixels: impl Iterator<Item = [u8; 3]>) -> Option<[u8; 3]> {
+    let mut hist = [[0u32; 256]; 3];
+    let mut n = 0u32;
+    for p in pixels {
+        for c in 0..3 {
+            hist[c][usize::from(p[c])] += 1;
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    let mut out = [0u8; 3];
+    for c in 0..3 {
+        let mut acc = 0;
+        for (v, count) in hist[c].iter().enumerate() {
+            acc += count;
+            if acc * 2 >= n {
+                out[c] = v as u8;
+                break;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Sum of absolute channel differences.
+#[inline]
+pub fn l1(a: [u8; 3], b: [u8; 3]) -> u32 {
+    (0..3).map(|c| u32::from(a[c].abs_diff(b[c]))).sum()
+}
+
+/// The largest 4-connected region of `mask` that does not touch the border,
+/// in pixels. Iterative flood fill; visits each pixel once.
+pub fn largest_interior_blob(mask: &[bool], width: u32, height: u32) -> usize {
+    let (w, h) = (width as usize, height as usize);
+    let mut seen = vec![false; mask.len()];
+    let mut stack = Vec::new();
+    let mut best = 0;
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        let (mut size, mut touches) = (0usize, false);
+        seen[start] = true;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            size += 1;
+            let (x, y) = (i % w, i / w);
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                touches = true;
+            }
+            let mut visit = |j: usize| {
+                if mask[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            };
+            if x > 0 {
+                visit(i - 1);
+            }
+            if x + 1 < w {
+                visit(i + 1);
+            }
+            if y > 0 {
+                visit(i - w);
+            }
+            if y + 1 < h {
+                visit(i + w);
+            }
+        }
+        if !touches {
+            best = best.max(size);
+        }
+    }
+    best
+}
+
+/// A 64-bit perceptual hash (DCT of a 32×32 luma thumbnail, the 8×8 lowest
+/// frequencies without DC, thresholded at their median). Robust to
+/// re-encoding and resizing; compare with [`hamming`].
+pub fn phash(img: &RgbImage) -> u64 {
+    let thumb = crate::resample::area_resize(img, crate::resample::Rect::full(img.width(), img.height()), 32, 32);
+    let lum: Vec<f32> = thumb.pixels().map(|p| f32::from(luma(p.0))).collect();
+    let n = 32usize;
+    let cos: Vec<f32> = (0..8)
+        .flat_map(|u| {
+            (0..n).map(move |x| (((2 * x + 1) as f32 * u as f32 * std::f32::consts::PI) / (2.0 * n as f32)).cos())
+        })
+        .collect();
+    let mut coeffs = [0f32; 64];
+    for v in 0..8 {
+        for u in 0..8 {
+            let mut s = 0.0;
+            for y in 0..n {
+                let cy = cos[v * n + y];
+                let row = &lum[y * n..(y + 1) * n];
+                let mut r = 0.0;
+                for (x, l) in row.iter().enumerate() {
+                    r += l * cos[u * n + x];
+                }
+                s += r * cy;
+            }
+            coeffs[v * 8 + u] = s;
+        }
+    }
+    let mut ac: Vec<f32> = coeffs[1..].to_vec();
+    ac.sort_by(f32::total_cmp);
+    let median = ac[ac.len() / 2];
+    coeffs.iter().enumerate().skip(1).fold(0u64, |h, (i, c)| if *c > median { h | (1 << i) } else { h })
+}
+
+/// Number of differing bits.
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+#[cfg(test)]
+mod tests {
+    use image::Rgb;
+
+    use super::*;
+
+    #[test]
+    fn laplacian_is_zero_on_flat_and_high_on_checkerboard() {
+        let flat = vec![128u8; 100];
+        assert_eq!(laplacian_variance(&flat, 10, (0, 0, 10, 10)), 0.0);
+        let checker: Vec<u8> = (0..100).map(|i| if (i % 10 + i / 10) % 2 == 0 { 0 } else { 255 }).collect();
+        assert!(laplacian_variance(&checker, 10, (0, 0, 10, 10)) > 100_000.0);
+    }
+
+    #[test]
+    fn median_and_blob() {
+        let px = [[1, 2, 3], [9, 9, 9], [5, 5, 5]];
+        assert_eq!(median_colour(px.into_iter()), Some([5, 5, 5]));
+        assert_eq!(median_colour(std::iter::empty()), None);
+        // 5x5 with an interior 2x2 blob and a border-touching 3-pixel line.
+        let mut mask = vec![false; 25];
+        for i in [6, 7, 11, 12, 4, 9, 14] {
+            mask[i] = true;
+        }
+        assert_eq!(largest_interior_blob(&mask, 5, 5), 4);
+    }
+
+    #[test]
+    fn phash_survives_resize_but_not_a_different_picture() {
+        let a = RgbImage::from_fn(300, 200, |x, y| Rgb([((x / 20 + y / 30) % 2 * 200) as u8, (y % 256) as u8, 40]));
+        let b = crate::resample::area_resize(&a, crate::resample::Rect::full(300, 200), 211, 140);
+        let c = RgbImage::from_fn(300, 200, |x, y| Rgb([(x % 256) as u8, ((x / 50 + y / 10) % 2 * 255) as u8, 90]));
+        assert!(hamming(phash(&a), phash(&b)) <= 4);
+        assert!(hamming(phash(&a), phash(&c)) > 16);
+    }
+}

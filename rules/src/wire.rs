@@ -1,0 +1,72 @@
+//! Types that cross the wire between widget, backend and operators' tools
+//! (api.md). The form's `bundle` part is [`crate::form::RawBundle`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::Problem;
+
+/// The one error shape of the HTTP API and of `intake check --json`:
+/// `{"errors":[{"field","code","severity","fixable","message":{"zh","en"},"hint":{"zh","en"}}]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    /// Every problem found.
+    pub errors: Vec<Problem>,
+}
+
+/// Where a submission is (rules.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionStatus {
+    /// Durably stored, waiting to be forwarded.
+    Received,
+    /// Delivered to the platform.
+    Forwarded,
+    /// The platform accepted it.
+    Accepted,
+    /// The platform refused it; an operator or the accountant must act.
+    NeedsAttention,
+}
+
+impl SubmissionStatus {
+    /// Display labels, zh-CN and English.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            SubmissionStatus::Received => ("已接收", "Received"),
+            SubmissionStatus::Forwarded => ("已报送", "Forwarded"),
+            SubmissionStatus::Accepted => ("平台已受理", "Accepted by the platform"),
+            SubmissionStatus::NeedsAttention => ("需要处理", "Needs attention"),
+        }
+    }
+}
+
+/// The answer to an accepted submission (201).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Submission number.
+    pub id: String,
+    /// Current status.
+    pub status: SubmissionStatus,
+    /// RFC 3339 time it was durably stored.
+    pub received_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Code;
+
+    #[test]
+    fn envelope_has_the_documented_shape() {
+        let env = ErrorEnvelope { errors: vec![Problem::new("photo", Code::PhotoBackgroundNotUniform, &[])] };
+        let v: serde_json::Value = serde_json::to_value(&env).unwrap();
+        let e = &v["errors"][0];
+        assert_eq!(e["field"], "photo");
+        assert_eq!(e["code"], "photo.background_not_uniform");
+        assert_eq!(e["severity"], "error");
+        assert!(e["message"]["zh"].as_str().unwrap().contains("背景"));
+        assert!(e["message"]["en"].as_str().unwrap().contains("background"));
+        assert!(!e["hint"]["en"].as_str().unwrap().is_empty());
+        let back: ErrorEnvelope = serde_json::from_value(v).unwrap();
+        assert_eq!(back, env);
+    }
+}

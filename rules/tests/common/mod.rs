@@ -1,0 +1,4 @@
+//! Shared test support (see `synth` for synthetic images).
+#![allow(dead_code, unreachable_pub)]
+
+pub mod synth;
