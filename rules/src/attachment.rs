@@ -9,7 +9,7 @@ use crate::decode::{self, DecodeError, DecodeLimits, Sniffed};
 use crate::jpeg;
 use crate::photo::{decode_problem, human_bytes};
 use crate::report::{Problem, Report};
-use crate::resample::{Rect, fit_within, render};
+use crate::resample::{Rect, fit_within, render_from, shrink_for};
 
 /// Largest accepted attachment.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
@@ -67,7 +67,8 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
                 Ok(d) => {
                     let (w, h) = d.upright_dimensions();
                     let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
-                    let img = render(&d.raw, d.orientation, Rect::full(w, h), ow, oh);
+                    let mid = shrink_for(&d.raw, OUTPUT_LONG_SIDE);
+                    let img = render_from(&mid, d.orientation, Rect::full(w, h), ow, oh);
                     let output = Attachment { media_type: "image/jpeg", bytes: jpeg::encode(&img, OUTPUT_QUALITY) };
                     AttachmentOutcome { report, output: Some(output) }
                 }

@@ -265,6 +265,9 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeErro
     {
         return Err(DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side });
     }
+    if !plausible_size(bytes, sniffed, width, height) {
+        return Err(DecodeError::Corrupt);
+    }
     let exif = decoder.exif_metadata().ok().flatten();
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
@@ -274,6 +277,34 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeErro
         _ => DecodeError::Corrupt,
     })?;
     Ok(Decoded { format: sniffed, raw: to_rgb(image), orientation, metadata })
+}
+
+/// Deflate cannot compress better than about 1032:1.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+/// A baseline or progressive JPEG spends at least one bit on every 8×8 block
+/// of the luma plane: at most 512 pixels per byte.
+const JPEG_MAX_PIXELS_PER_BYTE: u64 = 512;
+
+/// A file too small to hold the pixels its header declares is truncated or
+/// crafted: refuse it before the decoder allocates the declared picture.
+fn plausible_size(bytes: &[u8], sniffed: Sniffed, width: u32, height: u32) -> bool {
+    let (w, h, len) = (u64::from(width), u64::from(height), bytes.len() as u64);
+    match sniffed {
+        Sniffed::Jpeg => w * h <= JPEG_MAX_PIXELS_PER_BYTE * len,
+        Sniffed::Png => {
+            // IHDR: bit depth at byte 24, colour type at byte 25.
+            let depth = u64::from(bytes.get(24).copied().unwrap_or(8));
+            let channels = match bytes.get(25) {
+                Some(0 | 3) => 1,
+                Some(4) => 2,
+                Some(2) => 3,
+                _ => 4,
+            };
+            let raw = h * (1 + (w * channels * depth).div_ceil(8));
+            raw <= DEFLATE_MAX_RATIO * len
+        }
+        _ => true,
+    }
 }
 
 fn over_limit(bytes: &[u8], limits: &DecodeLimits) -> DecodeError {

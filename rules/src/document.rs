@@ -13,9 +13,9 @@ use crate::catalog::Code;
 use crate::decode::{self, DecodeLimits};
 use crate::jpeg;
 use crate::photo::decode_problem;
-use crate::pixels::{hamming, laplacian_variance, largest_interior_blob, luma, luma_plane, phash};
+use crate::pixels::{edge_sharpness, hamming, largest_interior_blob, luma, luma_plane, phash};
 use crate::report::{Problem, Report};
-use crate::resample::{Rect, fit_within, render};
+use crate::resample::{Rect, fit_within, render_from, shrink_for};
 
 /// Readable resolution for the card: 10 px/mm (about 254 dpi).
 pub const MIN_PX_PER_MM: f32 = 10.0;
@@ -29,8 +29,8 @@ pub const WORK_LONG_SIDE: u32 = 1024;
 pub const OUTPUT_LONG_SIDE: u32 = 2000;
 /// JPEG quality of the stored picture.
 pub const OUTPUT_QUALITY: u8 = 85;
-/// Laplacian variance (at the working size) below which text is unreadable.
-pub const MIN_SHARPNESS: f32 = 60.0;
+/// Edge sharpness (see [`crate::pixels::edge_sharpness`]) at the working size below which text is unreadable.
+pub const MIN_SHARPNESS: f32 = 45.0;
 /// Mean brightness bounds.
 pub const MIN_LUMA: u8 = 50;
 /// Mean brightness bounds.
@@ -131,15 +131,17 @@ pub fn check(kind: DocumentKind, bytes: &[u8]) -> DocumentOutcome {
     if !(ASPECT_RANGE.0..=ASPECT_RANGE.1).contains(&aspect) {
         report.push(Problem::new(field, Code::DocumentAspectUnusual, &[("actual", &format!("{aspect:.2}"))]));
     }
+    // One pass over the full resolution; the working copy and the output are rendered from it.
+    let mid = shrink_for(&decoded.raw, OUTPUT_LONG_SIDE);
     let (ww, wh) = fit_within(w, h, WORK_LONG_SIDE);
-    let work = render(&decoded.raw, decoded.orientation, Rect::full(w, h), ww, wh);
+    let work = render_from(&mid, decoded.orientation, Rect::full(w, h), ww, wh);
     report.extend(content_problems(field, &work));
 
     let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
     let out_img = if (ow, oh) == (ww, wh) {
         work.clone()
     } else {
-        render(&decoded.raw, decoded.orientation, Rect::full(w, h), ow, oh)
+        render_from(&mid, decoded.orientation, Rect::full(w, h), ow, oh)
     };
     let jpeg = jpeg::encode(&out_img, OUTPUT_QUALITY);
     let output =
@@ -157,8 +159,11 @@ fn content_problems(field: &str, work: &RgbImage) -> Vec<Problem> {
     } else if mean > MAX_LUMA {
         out.push(Problem::new(field, Code::DocumentTooBright, &[("value", &mean), ("max", &MAX_LUMA)]));
     }
-    let sharpness = laplacian_variance(&lum, w, (0, 0, w, h));
-    if sharpness < MIN_SHARPNESS {
+    // Edge contrast scales with exposure: an under- or over-exposed picture
+    // would read as blurred, so sharpness is judged only when exposure is fine.
+    let exposure_ok = !out.iter().any(|p| matches!(p.code, Code::DocumentTooDark | Code::DocumentTooBright));
+    let sharpness = edge_sharpness(&lum, w, (0, 0, w, h));
+    if exposure_ok && sharpness < MIN_SHARPNESS {
         out.push(Problem::new(
             field,
             Code::DocumentBlurry,

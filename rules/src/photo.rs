@@ -17,21 +17,23 @@ use image::RgbImage;
 use crate::catalog::Code;
 use crate::decode::{self, DecodeError, DecodeLimits, Decoded, Sniffed};
 use crate::jpeg;
-use crate::pixels::{chroma, l1, laplacian_variance, luma, luma_plane, median_colour};
+use crate::pixels::{chroma, edge_sharpness, l1, luma, luma_plane, median_colour};
 use crate::profile::{Background, PhotoProfile};
 use crate::report::{Problem, Report};
-use crate::resample::{Rect, fit_within, render};
+use crate::resample::{Rect, fit_within, render, render_from, shrink_for};
 
 /// Long side of the working copy used for geometry.
 pub const WORK_LONG_SIDE: u32 = 480;
+/// The full-resolution picture is box-shrunk once to at least this long side.
+pub const MID_LONG_SIDE: u32 = 1000;
 /// Face brightness (mean luma) below which a photo is too dark.
 pub const MIN_FACE_LUMA: u8 = 60;
 /// Face brightness above which a photo is too bright.
 pub const MAX_FACE_LUMA: u8 = 235;
 /// Share of the face that may be blown out or crushed before it is refused.
 pub const MAX_CLIPPED: f32 = 0.25;
-/// Laplacian variance of the head region at the profile's pixels below which a photo is blurred.
-pub const MIN_SHARPNESS: f32 = 40.0;
+/// Edge sharpness (see [`crate::pixels::edge_sharpness`]) of the head at the profile's pixels below which a photo is blurred (a Gaussian blur of σ ≈ 3 output pixels).
+pub const MIN_SHARPNESS: f32 = 45.0;
 /// Mean chroma of the subject below which a photo is black and white.
 pub const MIN_CHROMA: f32 = 6.0;
 /// Background pixels farther than this (sum of channel differences) from the
@@ -226,16 +228,25 @@ pub fn analyze(bytes: &[u8], profile: &PhotoProfile) -> PhotoAnalysis {
         ));
     }
 
-    // Working copy for geometry.
+    // One pass over the full resolution: a box shrink to about MID_LONG_SIDE,
+    // from which the working copy and (usually) the crop are rendered.
+    let mid = shrink_for(&decoded.raw, MID_LONG_SIDE);
     let (ww, wh) = fit_within(w, h, WORK_LONG_SIDE);
-    let work = render(&decoded.raw, decoded.orientation, Rect::full(w, h), ww, wh);
+    let work = render_from(&mid, decoded.orientation, Rect::full(w, h), ww, wh);
     let bg = background_stats(&work);
     let uniform = background_uniform(&bg);
     let geometry = if uniform { find_head(&work, &bg) } else { None };
 
     let crop = crop_rect(geometry, (ww, wh), (w, h), profile);
     let (rw, rh) = if too_small { (ww, wh) } else { (profile.target_width, profile.target_height) };
-    let rendered = if too_small { work } else { render(&decoded.raw, decoded.orientation, crop, rw, rh) };
+    let rendered = if too_small {
+        work
+    } else if crop.w / mid.factor as f32 >= 1.5 * rw as f32 {
+        render_from(&mid, decoded.orientation, crop, rw, rh)
+    } else {
+        // A small crop of a large picture: render it from the full resolution.
+        render(&decoded.raw, decoded.orientation, crop, rw, rh)
+    };
 
     // Geometry as given (on the working copy) and after the crop (on the render).
     let rendered_bg = background_stats(&rendered);
@@ -619,8 +630,12 @@ fn content_problems(
             out.push(Problem::new(FIELD, Code::PhotoNotColour, &[]));
         }
     }
-    let sharpness = laplacian_variance(&lum, w, (x0, y0, x1, y1));
-    if sharpness < MIN_SHARPNESS {
+    // Edge contrast scales with exposure: an under- or over-exposed picture
+    // would read as blurred, so sharpness is judged only when exposure is fine.
+    let exposure_ok =
+        !out.iter().any(|p| matches!(p.code, Code::PhotoTooDark | Code::PhotoTooBright | Code::PhotoClipped));
+    let sharpness = edge_sharpness(&lum, w, (x0, y0, x1, y1));
+    if exposure_ok && sharpness < MIN_SHARPNESS {
         out.push(Problem::new(
             FIELD,
             Code::PhotoBlurry,

@@ -60,12 +60,95 @@ fn to_raw(orientation: Orientation, raw: (f32, f32), x: f32, y: f32) -> (f32, f3
 /// Renders the rectangle `upright` (in upright coordinates) of the stored
 /// pixels `raw` to an upright `out_w`×`out_h` picture by area averaging.
 pub fn render(raw: &RgbImage, orientation: Orientation, upright: Rect, out_w: u32, out_h: u32) -> RgbImage {
-    let dims = (raw.width() as f32, raw.height() as f32);
+    render_from(
+        &Shrunk { image: std::borrow::Cow::Borrowed(raw), factor: 1, raw: raw.dimensions() },
+        orientation,
+        upright,
+        out_w,
+        out_h,
+    )
+}
+
+/// Stored pixels, possibly shrunk by an integer factor (see [`shrink_for`]).
+#[derive(Debug, Clone)]
+pub struct Shrunk<'a> {
+    /// The (shrunk) stored pixels.
+    pub image: std::borrow::Cow<'a, RgbImage>,
+    /// How many stored pixels one pixel of `image` averages, per side.
+    pub factor: u32,
+    /// The full stored width and height.
+    pub raw: (u32, u32),
+}
+
+/// One fast pass over the full-resolution picture: an integer box shrink so
+/// that the long side stays at least `min_long` (no shrink when it is already
+/// small). Every later render reads this smaller picture instead.
+pub fn shrink_for(raw: &RgbImage, min_long: u32) -> Shrunk<'_> {
+    let factor = (raw.width().max(raw.height()) / min_long.max(1)).max(1);
+    let image =
+        if factor == 1 { std::borrow::Cow::Borrowed(raw) } else { std::borrow::Cow::Owned(box_shrink(raw, factor)) };
+    Shrunk { image, factor, raw: raw.dimensions() }
+}
+
+/// Averages every `k`×`k` block (the remainder at the right and bottom edges, under `k` pixels, is dropped).
+pub fn box_shrink(src: &RgbImage, k: u32) -> RgbImage {
+    // u16 column sums hold k rows of u8 for k ≤ 257; callers use far smaller factors.
+    let k = k.clamp(1, 257);
+    let (w, h) = (src.width() / k, src.height() / k);
+    let mut out = RgbImage::new(w.max(1), h.max(1));
+    if w == 0 || h == 0 {
+        return out;
+    }
+    let k = k as usize;
+    let (w, h) = (w as usize, h as usize);
+    let stride = src.width() as usize * 3;
+    let samples = src.as_raw();
+    // Sum k rows column-wise first (a straight, vectorisable add over the
+    // row), then fold each k-wide group of columns once per output row.
+    let mut columns = vec![0u16; w * k * 3];
+    let area = (k * k) as u32;
+    let out_buf: &mut [u8] = &mut out;
+    for oy in 0..h {
+        columns.fill(0);
+        for sy in oy * k..oy * k + k {
+            let line = &samples[sy * stride..sy * stride + w * k * 3];
+            for (c, v) in columns.iter_mut().zip(line) {
+                *c += u16::from(*v);
+            }
+        }
+        let dst = &mut out_buf[oy * w * 3..(oy + 1) * w * 3];
+        for (ox, block) in columns.chunks_exact(k * 3).enumerate() {
+            let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+            for px in block.chunks_exact(3) {
+                r += u32::from(px[0]);
+                g += u32::from(px[1]);
+                b += u32::from(px[2]);
+            }
+            dst[ox * 3] = ((r + area / 2) / area) as u8;
+            dst[ox * 3 + 1] = ((g + area / 2) / area) as u8;
+            dst[ox * 3 + 2] = ((b + area / 2) / area) as u8;
+        }
+    }
+    out
+}
+
+/// [`render`] from a shrunk picture: `upright` is in full-resolution upright coordinates.
+pub fn render_from(src: &Shrunk<'_>, orientation: Orientation, upright: Rect, out_w: u32, out_h: u32) -> RgbImage {
+    let dims = (src.raw.0 as f32, src.raw.1 as f32);
     let (ax, ay) = to_raw(orientation, dims, upright.x, upright.y);
     let (bx, by) = to_raw(orientation, dims, upright.x + upright.w, upright.y + upright.h);
-    let rect = Rect { x: ax.min(bx), y: ay.min(by), w: (ax - bx).abs(), h: (ay - by).abs() };
+    let k = src.factor as f32;
+    if src.factor == 1
+        && orientation == Orientation::NoTransforms
+        && upright == Rect::full(src.raw.0, src.raw.1)
+        && (out_w, out_h) == src.raw
+    {
+        // Identity: nothing to resample.
+        return src.image.clone().into_owned();
+    }
+    let rect = Rect { x: ax.min(bx) / k, y: ay.min(by) / k, w: (ax - bx).abs() / k, h: (ay - by).abs() / k };
     let (rw, rh) = if transposes(orientation) { (out_h, out_w) } else { (out_w, out_h) };
-    let small = area_resize(raw, rect, rw, rh);
+    let small = area_resize(&src.image, rect, rw, rh);
     if orientation == Orientation::NoTransforms {
         return small;
     }
@@ -236,6 +319,26 @@ mod tests {
             let expected = image::imageops::crop_imm(&upright, 10, 5, 30, 20).to_image();
             assert_eq!(out, expected, "orientation {value}");
         }
+    }
+
+    #[test]
+    fn box_shrink_averages_blocks_and_render_from_maps_coordinates() {
+        let src = gradient(64, 48);
+        let shrunk = shrink_for(&src, 16);
+        assert_eq!((shrunk.factor, shrunk.image.dimensions()), (4, (16, 12)));
+        let block: u32 =
+            (0..4).flat_map(|y| (0..4).map(move |x| (x, y))).map(|(x, y)| u32::from(src.get_pixel(x, y)[0])).sum();
+        assert_eq!(u32::from(shrunk.image.get_pixel(0, 0)[0]), (block + 8) / 16);
+        // The same region rendered from the full and from the shrunk picture agrees closely.
+        let rect = Rect { x: 8.0, y: 8.0, w: 40.0, h: 32.0 };
+        let a = render(&src, Orientation::Rotate90, rect, 10, 8);
+        let b = render_from(&shrunk, Orientation::Rotate90, rect, 10, 8);
+        for (p, q) in a.pixels().zip(b.pixels()) {
+            for c in 0..3 {
+                assert!(p[c].abs_diff(q[c]) <= 3, "{p:?} vs {q:?}");
+            }
+        }
+        assert_eq!(shrink_for(&src, 100).factor, 1);
     }
 
     #[test]
