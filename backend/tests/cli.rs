@@ -74,7 +74,13 @@ fn fix_writes_an_upright_profile_sized_jpeg_without_exif() {
 #[test]
 fn unfixable_photo_with_fix_exits_1_and_writes_nothing() {
     let out_path = tmp("never.jpg");
-    let out = intake(&["check", "photo", fixture("photo/grayscale.jpg").to_str().unwrap(), "--fix", out_path.to_str().unwrap()]);
+    let out = intake(&[
+        "check",
+        "photo",
+        fixture("photo/grayscale.jpg").to_str().unwrap(),
+        "--fix",
+        out_path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!out_path.exists());
     assert!(stdout(&out).contains("photo.not_colour"));
@@ -85,8 +91,7 @@ fn unreadable_file_and_unknown_profile_exit_2() {
     let out = intake(&["check", "photo", "/nonexistent/photo.jpg"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
-    let out =
-        intake(&["check", "photo", fixture("photo/standard_295x413.jpg").to_str().unwrap(), "--profile", "nope"]);
+    let out = intake(&["check", "photo", fixture("photo/standard_295x413.jpg").to_str().unwrap(), "--profile", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("intake-default"), "lists the known profiles");
 }
