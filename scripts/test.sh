@@ -11,6 +11,9 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
+step "npm ci (oidc-provider for the identity tests, playwright-core)"
+npm ci --no-audit --no-fund --loglevel=error
+
 step "format"
 cargo fmt --all --check
 
@@ -22,6 +25,9 @@ cargo clippy --target wasm32-unknown-unknown -p intake-rules -p intake-widget --
 
 step "tests (native, whole workspace)"
 cargo test --workspace --locked
+
+step "the iXiamen stand-in (oidc-provider) self-test"
+node --test tests/oidc/selftest.mjs
 
 step "wasm32 build of rules and widget (release profile)"
 cargo build --target wasm32-unknown-unknown -p intake-rules -p intake-widget --profile wasm-release --locked

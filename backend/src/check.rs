@@ -232,7 +232,12 @@ pub(crate) fn emit(text: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Writes a line to standard error.
+pub(crate) fn emit_err(text: &str) -> std::io::Result<()> {
+    writeln!(std::io::stderr().lock(), "{text}")
+}
+
 fn fail(message: &str) -> ExitCode {
-    let _ = writeln!(std::io::stderr().lock(), "intake check: {message}");
+    let _ = emit_err(&format!("intake check: {message}"));
     ExitCode::from(2)
 }

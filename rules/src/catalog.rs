@@ -249,6 +249,9 @@ catalog! {
     SubmissionIdempotencyKey = "submission.idempotency_key", Error,
         zh: "缺少或无效的 Idempotency-Key 请求头（8 到 128 个可见 ASCII 字符）。", en: "Missing or invalid Idempotency-Key header (8 to 128 visible ASCII characters).",
         hint_zh: "请刷新页面后重试。", hint_en: "Reload the page and try again.";
+    SubmissionAlreadySubmitted = "submission.already_submitted", Error,
+        zh: "您已提交过信息采集（提交编号 {id}）。信息修改模块尚未开放，开放时间另行通知。", en: "You have already submitted (submission {id}). Information modification is not open yet; its opening time will be announced.",
+        hint_zh: "可在“我的提交”中查看进度。", hint_en: "Follow its progress under “My submissions”.";
     SubmissionIdempotencyConflict = "submission.idempotency_conflict", Error,
         zh: "同一提交编号已用于不同的内容。", en: "The same idempotency key was used for different content.",
         hint_zh: "请刷新页面后重新提交。", hint_en: "Reload the page and submit again.";
@@ -258,6 +261,12 @@ catalog! {
     RequestMalformed = "request.malformed", Error,
         zh: "请求格式错误：{detail}。", en: "Malformed request: {detail}.",
         hint_zh: "请刷新页面后重试。", hint_en: "Reload the page and try again.";
+    RequestNotFound = "request.not_found", Error,
+        zh: "请求的地址不存在。", en: "No such address.",
+        hint_zh: "请检查地址。", hint_en: "Check the address.";
+    RequestMethodNotAllowed = "request.method_not_allowed", Error,
+        zh: "该地址不支持此请求方法。", en: "This method is not allowed here.",
+        hint_zh: "请检查请求方法。", hint_en: "Check the request method.";
     RequestTooLarge = "request.too_large", Error,
         zh: "上传内容过大（上限 {limit}）。", en: "The upload is too large (limit {limit}).",
         hint_zh: "请缩小文件后重试。", hint_en: "Shrink the files and try again.";
@@ -267,6 +276,9 @@ catalog! {
     RequestRateLimited = "request.rate_limited", Error,
         zh: "请求过于频繁，请 {seconds} 秒后再试。", en: "Too many requests; try again in {seconds} seconds.",
         hint_zh: "请稍候再试。", hint_en: "Wait a moment and try again.";
+    ServerInternal = "server.internal", Error,
+        zh: "服务器内部错误。", en: "Internal server error.",
+        hint_zh: "请稍后重试；如持续出现请联系咨询电话。", hint_en: "Try again later; if it persists, call the hotline.";
     ServerUnavailable = "server.unavailable", Error,
         zh: "服务暂时不可用。", en: "The service is temporarily unavailable.",
         hint_zh: "您的数据未丢失，请稍后重试。", hint_en: "Nothing was lost; try again later.";

@@ -1,0 +1,151 @@
+//! Small handlers: health, readiness, metrics, configuration, identity,
+//! archive and the caller's own submissions.
+
+use intake_rules::Code;
+use intake_rules::form::numbers::mask;
+use intake_rules::form::{CertificateType, PostStatus};
+use intake_rules::profile::ProfileSet;
+use intake_rules::submission::requirements;
+use intake_rules::wire::SubmissionStatus;
+use serde_json::{Value, json};
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+use warp::{Rejection, reply};
+
+use super::AppState;
+use super::errors::ApiError;
+use crate::forwarder::now_ms;
+use crate::identity::Caller;
+use crate::platform::ArchiveLookup;
+use crate::store::{SubmissionKind, SubmissionRecord};
+
+/// `GET /healthz`: 200 while the process serves.
+pub fn healthz() -> Response {
+    reply::json(&json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /readyz`: 200 when the store answers, else 503.
+pub async fn readyz(state: AppState) -> Response {
+    match state.store.ping().await {
+        Ok(()) => reply::json(&json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "store not ready");
+            ApiError::unavailable().response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(state: AppState) -> Response {
+    let queue = state.store.stats().await.ok();
+    let text = state.metrics.render(queue, now_ms());
+    reply::with_header(text, "content-type", "text/plain; version=0.0.4").into_response()
+}
+
+/// `GET /api/v1/config`: what the widget renders.
+pub fn config(state: &AppState) -> Response {
+    let c = &state.config;
+    let mut documents = serde_json::Map::new();
+    for kind in CertificateType::ALL {
+        let mut by_post = serde_json::Map::new();
+        for post in PostStatus::ALL {
+            let reqs: Vec<Value> = requirements(kind, *post)
+                .iter()
+                .map(|r| {
+                    let (zh, en) = r.part.labels();
+                    json!({ "part": r.part.name(), "min": r.min, "max": r.max, "label": { "zh": zh, "en": en } })
+                })
+                .collect();
+            by_post.insert(post.as_str().to_owned(), Value::Array(reqs));
+        }
+        documents.insert(kind.as_str().to_owned(), Value::Object(by_post));
+    }
+    reply::json(&json!({
+        "profile": c.profile(),
+        "profiles": ProfileSet::embedded().profiles.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        "documents": documents,
+        "help": c.help,
+        "features": { "modification_open": c.features.modification_open },
+        "limits": { "max_part_bytes": c.limits.max_part_bytes, "max_body_bytes": c.limits.max_body_bytes },
+        "regions": intake_rules::form::regions::COVERAGE,
+        "identity": { "issuer": state.verifier.issuer(), "client_id": c.identity.audience },
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/me`: the caller's identity, number and mobile masked.
+pub fn me(caller: &Caller) -> Response {
+    let id = &caller.identity;
+    reply::json(&json!({
+        "name": id.name,
+        "certificate_type": id.certificate_type,
+        "certificate_number_masked": mask(&id.certificate_number),
+        "mobile_masked": id.mobile.as_deref().map(mask),
+        "name_has_pinyin": intake_rules::form::has_pinyin(&id.name),
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/archive`: the caller's own archive, or 404 `archive.not_found`.
+pub async fn archive(caller: Caller, state: AppState) -> Result<Response, Rejection> {
+    match state.archive(&caller).await {
+        ArchiveLookup::Found(v) => Ok(reply::json(&v).into_response()),
+        ArchiveLookup::NotFound => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "archive", Code::ArchiveNotFound, &[]).reject())
+        }
+        ArchiveLookup::Unavailable(e) => {
+            tracing::warn!(error = %e, "archive lookup failed");
+            let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "archive", Code::ArchiveUnavailable, &[]);
+            err.retry_after = Some(10);
+            Err(err.reject())
+        }
+    }
+}
+
+/// RFC 3339 in UTC.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A submission as its owner sees it.
+pub fn record_json(r: &SubmissionRecord) -> Value {
+    let (zh, en) = r.status.labels();
+    json!({
+        "id": r.id,
+        "kind": match &r.kind { SubmissionKind::Submission => "submission", SubmissionKind::Amendment { .. } => "amendment" },
+        "amends": match &r.kind { SubmissionKind::Amendment { of } => Some(of.clone()), SubmissionKind::Submission => None },
+        "status": r.status,
+        "status_label": { "zh": zh, "en": en },
+        "received_at": rfc3339(r.received_at_ms),
+        "reason": if r.status == SubmissionStatus::NeedsAttention { r.last_error.clone() } else { None },
+        "history": r.history.iter().map(|h| json!({ "at": rfc3339(h.at_ms), "status": h.status, "note": h.note })).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/v1/submissions`: the caller's own submissions, newest first.
+pub async fn list(caller: Caller, state: AppState) -> Result<Response, Rejection> {
+    let records = state.store.list(&caller.subject).await.map_err(|e| {
+        tracing::error!(error = %e, "listing submissions failed");
+        ApiError::unavailable().reject()
+    })?;
+    Ok(reply::json(&json!({
+        "submissions": records.iter().map(record_json).collect::<Vec<_>>(),
+        "modification_open": state.config.features.modification_open,
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/submissions/{id}`: one of the caller's own; anyone else's is 404.
+pub async fn one(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
+    match state.store.get(&caller.subject, &id).await {
+        Ok(Some(r)) => Ok(reply::json(&record_json(&r)).into_response()),
+        Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, "id", Code::SubmissionNotFound, &[]).reject()),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a submission failed");
+            Err(ApiError::unavailable().reject())
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP API (api.md): filters here, handlers in `handlers.rs` and
+//! `submissions.rs`, one rejection handler in `errors.rs`. [`routes`] builds
+//! the whole API from an [`AppState`] so tests drive it with `warp::test`
+//! without a socket.
+
+pub mod errors;
+pub mod handlers;
+pub mod submissions;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use intake_rules::Code;
+use tokio::sync::{Notify, Semaphore};
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use crate::config::Config;
+use crate::identity::{AuthError, Caller, Verifier};
+use crate::metrics::Metrics;
+use crate::platform::{ArchiveLookup, PlatformClient};
+use crate::store::Store;
+use errors::ApiError;
+
+/// How long an archive lookup is reused for the same person.
+pub const ARCHIVE_CACHE: Duration = Duration::from_secs(600);
+
+/// Everything a request needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Token verification.
+    pub verifier: Arc<Verifier>,
+    /// The platform client (archive lookups).
+    pub platform: PlatformClient,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Bounds the submissions re-checked (images decoded) at once.
+    pub checks: Arc<Semaphore>,
+    /// Wakes the forwarder after a submission is stored.
+    pub wake: Arc<Notify>,
+    /// Archive lookups by subject.
+    pub archives: Arc<Mutex<HashMap<String, (Instant, ArchiveLookup)>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("verifier", &self.verifier).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over the given parts.
+    pub fn new(config: Config, store: Arc<dyn Store>, verifier: Arc<Verifier>, platform: PlatformClient) -> AppState {
+        let checks = Arc::new(Semaphore::new(config.limits.max_concurrent_checks));
+        AppState {
+            config: Arc::new(config),
+            store,
+            verifier,
+            platform,
+            metrics: Arc::new(Metrics::default()),
+            checks,
+            wake: Arc::new(Notify::new()),
+            archives: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The caller's archive, from the cache or the platform (identity from the token, never a parameter).
+    pub async fn archive(&self, caller: &Caller) -> ArchiveLookup {
+        {
+            let cache = self.archives.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((at, found)) = cache.get(&caller.subject)
+                && at.elapsed() < ARCHIVE_CACHE
+            {
+                return found.clone();
+            }
+        }
+        let id = &caller.identity;
+        let found = self.platform.archive(id.certificate_type.as_str(), &id.certificate_number).await;
+        if !matches!(found, ArchiveLookup::Unavailable(_)) {
+            let mut cache = self.archives.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            cache.retain(|_, (at, _)| at.elapsed() < ARCHIVE_CACHE);
+            cache.insert(caller.subject.clone(), (Instant::now(), found.clone()));
+        }
+        found
+    }
+}
+
+/// The bearer token's caller, or 401 (503 when the issuer's keys cannot be fetched).
+pub fn caller(state: &AppState) -> BoxedFilter<(Caller,)> {
+    let verifier = state.verifier.clone();
+    let metrics = state.metrics.clone();
+    warp::header::optional::<String>("authorization")
+        .and_then(move |header: Option<String>| {
+            let verifier = verifier.clone();
+            let metrics = metrics.clone();
+            async move {
+                let token =
+                    header.as_deref().and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+                let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+                    metrics.refused(["auth.required"]);
+                    return Err(
+                        ApiError::new(StatusCode::UNAUTHORIZED, "authorization", Code::AuthRequired, &[]).reject()
+                    );
+                };
+                match verifier.verify(token).await {
+                    Ok(c) => Ok(c),
+                    Err(AuthError::KeysUnavailable(e)) => {
+                        tracing::error!(error = %e, "the issuer's keys cannot be fetched");
+                        Err(ApiError::unavailable().reject())
+                    }
+                    Err(e) => {
+                        tracing::info!(reason = ?e, "token refused");
+                        metrics.refused(["auth.invalid_token"]);
+                        Err(ApiError::new(StatusCode::UNAUTHORIZED, "authorization", Code::AuthInvalidToken, &[])
+                            .reject())
+                    }
+                }
+            }
+        })
+        .boxed()
+}
+
+/// The whole API and, when configured, the static pages.
+pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
+    let s = state.clone();
+    let with_state = warp::any().map(move || s.clone());
+    let auth = caller(state);
+
+    let healthz = warp::path!("healthz").and(warp::get()).map(handlers::healthz);
+    let readyz = warp::path!("readyz").and(warp::get()).and(with_state.clone()).then(handlers::readyz);
+    let metrics = warp::path!("metrics").and(warp::get()).and(with_state.clone()).then(handlers::metrics);
+    let config = warp::path!("api" / "v1" / "config")
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|s: AppState| handlers::config(&s));
+    let me = warp::path!("api" / "v1" / "me").and(warp::get()).and(auth.clone()).map(|c: Caller| handlers::me(&c));
+    let archive = warp::path!("api" / "v1" / "archive")
+        .and(warp::get())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .and_then(handlers::archive);
+    let list = warp::path!("api" / "v1" / "submissions")
+        .and(warp::get())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .and_then(handlers::list);
+    let one = warp::path!("api" / "v1" / "submissions" / String)
+        .and(warp::get())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .and_then(handlers::one);
+    let submit = warp::path!("api" / "v1" / "submissions")
+        .and(warp::post())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .and(submissions::upload(state))
+        .and_then(submissions::submit);
+    let amend = warp::path!("api" / "v1" / "submissions" / String / "amendments")
+        .and(warp::post())
+        .and(auth)
+        .and(with_state)
+        .and(submissions::upload(state))
+        .and_then(submissions::amend);
+
+    let api = healthz
+        .or(readyz)
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(config)
+        .unify()
+        .or(me)
+        .unify()
+        .or(archive)
+        .unify()
+        .or(list)
+        .unify()
+        .or(one)
+        .unify()
+        .or(submit)
+        .unify()
+        .or(amend)
+        .unify();
+    match &state.config.server.www_dir {
+        Some(dir) => api.or(warp::fs::dir(dir.clone()).map(warp::reply::Reply::into_response)).unify().boxed(),
+        None => api.boxed(),
+    }
+}
+
+/// The API with the rejection handler: what the server serves.
+pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
+    routes(state)
+        .recover(errors::handle_rejection)
+        .unify()
+        .with(warp::reply::with::header("x-content-type-options", "nosniff"))
+        .map(warp::reply::Reply::into_response)
+        .boxed()
+}

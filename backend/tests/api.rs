@@ -1,0 +1,345 @@
+//! Route tests with `warp::test` for every status of api.md, driven through
+//! the real API filters, a real SQLite store and the sandbox platform.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_readiness_metrics_and_config() {
+    let h = Harness::new("basics", |_| {}).await;
+    assert_eq!(h.get("/healthz", None).await.0, 200);
+    assert_eq!(h.get("/readyz", None).await.0, 200);
+    let resp = warp::test::request().path("/metrics").reply(&h.app).await;
+    assert_eq!(resp.status(), 200);
+    let text = String::from_utf8_lossy(resp.body());
+    assert!(text.contains("intake_queue_depth 0") && text.contains("intake_submissions_accepted_total 0"), "{text}");
+    let (status, config) = h.get("/api/v1/config", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(config["profile"]["id"], "intake-default");
+    assert_eq!(config["features"]["modification_open"], false);
+    assert_eq!(config["documents"]["passport"]["on_post"][1]["part"], "passport_info");
+    assert_eq!(config["help"]["ixiamen_hotlines"], json!(["5051516", "5051180"]));
+    let (status, body) = h.get("/nope", None).await;
+    assert_eq!((status, codes(&body)), (404, vec!["request.not_found".to_owned()]));
+}
+
+#[tokio::test]
+async fn identity_requires_a_valid_token() {
+    let h = Harness::new("me", |_| {}).await;
+    let resp = warp::test::request().path("/api/v1/me").reply(&h.app).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    let body: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+    assert_eq!(codes(&body), vec!["auth.required"]);
+    assert!(body["errors"][0]["message"]["zh"].as_str().unwrap().contains("i厦门"));
+
+    let (status, body) = h.get("/api/v1/me", Some("not.a.jwt")).await;
+    assert_eq!((status, codes(&body)), (401, vec!["auth.invalid_token".to_owned()]));
+
+    let (status, me) = h.get("/api/v1/me", Some(&h.token("rare-name"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["name"], "王bing", "names are shown exactly as registered");
+    assert_eq!(me["name_has_pinyin"], true);
+    assert_eq!(me["certificate_number_masked"], "350***********1014");
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_tokens_are_refused() {
+    let h = Harness::new("tokens", |_| {}).await;
+    let cases = [
+        ("expired", h.token_with("xiamen-holder", |c| c["exp"] = json!(c["iat"].as_u64().unwrap() - 60))),
+        ("not yet valid", h.token_with("xiamen-holder", |c| c["nbf"] = json!(c["iat"].as_u64().unwrap() + 600))),
+        ("wrong issuer", h.token_with("xiamen-holder", |c| c["iss"] = json!("https://evil.example"))),
+        ("wrong audience", h.token_with("xiamen-holder", |c| c["aud"] = json!("other-app"))),
+        (
+            "no sub",
+            h.token_with("xiamen-holder", |c| {
+                c.as_object_mut().unwrap().remove("sub");
+            }),
+        ),
+        (
+            "no certificate claim",
+            h.token_with("xiamen-holder", |c| {
+                c.as_object_mut().unwrap().remove("cert_no");
+            }),
+        ),
+    ];
+    for (name, token) in cases {
+        let (status, body) = h.get("/api/v1/me", Some(&token)).await;
+        assert_eq!((status, codes(&body)), (401, vec!["auth.invalid_token".to_owned()]), "{name}");
+    }
+    // A forged signature: the payload of one token with the signature of another.
+    let a = h.token("xiamen-holder");
+    let b = h.token("rare-name");
+    let forged = format!("{}.{}", a.rsplit_once('.').unwrap().0, b.rsplit_once('.').unwrap().1);
+    assert_eq!(h.get("/api/v1/me", Some(&forged)).await.0, 401, "forged signature");
+    // alg none.
+    let payload = a.split('.').nth(1).unwrap();
+    let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+    assert_eq!(h.get("/api/v1/me", Some(&none)).await.0, 401, "alg none");
+    // A key the issuer never published.
+    let stranger = intake::sandbox::idp::Signer::generate("unknown-kid");
+    let p = intake::sandbox::people::person("xiamen-holder").unwrap();
+    let t = stranger.token_for(ISSUER, AUDIENCE, p, Duration::from_secs(60));
+    assert_eq!(h.get("/api/v1/me", Some(&t)).await.0, 401, "unknown key");
+}
+
+#[tokio::test]
+async fn archive_is_the_callers_own() {
+    let h = Harness::new("archive", |_| {}).await;
+    let (status, archive) = h.get("/api/v1/archive", Some(&h.token("xiamen-holder"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(archive["working_years"], 12);
+    assert_eq!(archive["name"], "陈静");
+    let (status, body) = h.get("/api/v1/archive", Some(&h.token("new-applicant"))).await;
+    assert_eq!((status, codes(&body)), (404, vec!["archive.not_found".to_owned()]));
+}
+
+#[tokio::test]
+async fn archive_unavailable_is_503() {
+    let h = Harness::new("archive-down", |c| c.platform.base_url = "http://127.0.0.1:9".into()).await;
+    let (status, body) = h.get("/api/v1/archive", Some(&h.token("xiamen-holder"))).await;
+    assert_eq!((status, codes(&body)), (503, vec!["archive.unavailable".to_owned()]));
+}
+
+#[tokio::test]
+async fn a_valid_submission_is_201_and_idempotent() {
+    let h = Harness::new("submit", |c| c.forwarding.enabled = false).await;
+    let token = h.token("xiamen-holder");
+    let parts = valid_parts("xiamen-holder");
+    let (status, receipt) = h.submit("/api/v1/submissions", Some(&token), Some("key-00000001"), &parts).await;
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!(receipt["status"], "received");
+    let id = receipt["id"].as_str().unwrap().to_owned();
+    assert!(receipt["received_at"].as_str().unwrap().ends_with('Z'));
+
+    // Same key, same body: the same submission (200).
+    let (status, again) = h.submit("/api/v1/submissions", Some(&token), Some("key-00000001"), &parts).await;
+    assert_eq!((status, again["id"].as_str()), (200, Some(id.as_str())));
+    // Same key, different body: 409.
+    let mut other = parts.clone();
+    other[0].bytes = serde_json::to_vec(&{
+        let mut b = bundle_for(intake::sandbox::people::person("xiamen-holder").unwrap());
+        b["post"]["position"] = json!("财务经理");
+        b
+    })
+    .unwrap();
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("key-00000001"), &other).await;
+    assert_eq!((status, codes(&body)), (409, vec!["submission.idempotency_conflict".to_owned()]));
+    // A second, different submission by the same person: modification is not open.
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("key-00000002"), &other).await;
+    assert_eq!((status, codes(&body)), (409, vec!["submission.already_submitted".to_owned()]));
+
+    let (status, list) = h.get("/api/v1/submissions", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["submissions"].as_array().unwrap().len(), 1);
+    assert_eq!(list["modification_open"], false);
+    let (status, one) = h.get(&format!("/api/v1/submissions/{id}"), Some(&token)).await;
+    assert_eq!((status, one["status"].as_str()), (200, Some("received")));
+    assert_eq!(one["history"][0]["status"], "received");
+}
+
+#[tokio::test]
+async fn nobody_reads_someone_elses_submissions() {
+    let h = Harness::new("owners", |c| c.forwarding.enabled = false).await;
+    let a = h.token("xiamen-holder");
+    let b = h.token("rare-name");
+    let (status, receipt) =
+        h.submit("/api/v1/submissions", Some(&a), Some("owner-key-1"), &valid_parts("xiamen-holder")).await;
+    assert_eq!(status, 201, "{receipt}");
+    let id = receipt["id"].as_str().unwrap();
+    let (status, body) = h.get(&format!("/api/v1/submissions/{id}"), Some(&b)).await;
+    assert_eq!((status, codes(&body)), (404, vec!["submission.not_found".to_owned()]));
+    let (_, list) = h.get("/api/v1/submissions", Some(&b)).await;
+    assert!(list["submissions"].as_array().unwrap().is_empty());
+    // B's bundle carrying A's identity is refused: identity comes from the token.
+    let a_bundle = bundle_for(intake::sandbox::people::person("xiamen-holder").unwrap());
+    let (status, body) =
+        h.submit("/api/v1/submissions", Some(&b), Some("owner-key-2"), &parts_for("rare-name", &a_bundle)).await;
+    assert_eq!(status, 422);
+    assert!(codes(&body).contains(&"form.identity_mismatch".to_owned()), "{body}");
+}
+
+#[tokio::test]
+async fn request_shape_errors() {
+    let h = Harness::new("shape", |c| {
+        c.forwarding.enabled = false;
+        c.limits.max_part_bytes = 2 * 1024 * 1024;
+        c.limits.max_body_bytes = 4 * 1024 * 1024;
+    })
+    .await;
+    let token = h.token("xiamen-holder");
+    let parts = valid_parts("xiamen-holder");
+    // No token: 401 before anything is read.
+    assert_eq!(h.submit("/api/v1/submissions", None, Some("key-shape-1"), &parts).await.0, 401);
+    // No or bad idempotency key: 400.
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), None, &parts).await;
+    assert_eq!((status, codes(&body)), (400, vec!["submission.idempotency_key".to_owned()]));
+    assert_eq!(h.submit("/api/v1/submissions", Some(&token), Some("short"), &parts).await.0, 400);
+    // Not multipart: 415.
+    let resp = warp::test::request()
+        .method("POST")
+        .path("/api/v1/submissions")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", "key-shape-2")
+        .header("content-type", "application/json")
+        .body("{}")
+        .reply(&h.app)
+        .await;
+    assert_eq!(resp.status(), 415);
+    // One part over its limit: 413 naming the part.
+    let mut big = parts.clone();
+    big[1].bytes = vec![0xFF; 3 * 1024 * 1024];
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("key-shape-3"), &big).await;
+    assert_eq!((status, codes(&body)), (413, vec!["request.too_large".to_owned()]));
+    assert_eq!(body["errors"][0]["field"], "photo");
+    // Malformed bundle JSON: 422 form.malformed; no bundle part: 400.
+    let mut bad = parts.clone();
+    bad[0].bytes = b"{not json".to_vec();
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("key-shape-5"), &bad).await;
+    assert_eq!((status, codes(&body)), (422, vec!["form.malformed".to_owned()]));
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("key-shape-6"), &parts[1..]).await;
+    assert_eq!((status, codes(&body)), (400, vec!["request.malformed".to_owned()]));
+    // And the server keeps serving.
+    assert_eq!(h.get("/healthz", None).await.0, 200);
+}
+
+#[tokio::test]
+async fn hostile_uploads_are_refused_with_their_codes() {
+    let h = Harness::new("hostile", |c| c.forwarding.enabled = false).await;
+    let token = h.token("xiamen-holder");
+    let person = "xiamen-holder";
+    let cases: Vec<(&str, usize, Vec<u8>, &str)> = vec![
+        ("dimension bomb as photo", 1, fixture("file/png_bomb.png"), "image.dimensions_over_limit"),
+        ("truncated JPEG as ID front", 2, fixture("file/truncated.jpg"), "image.corrupt"),
+        ("GIF named .jpg as photo", 1, fixture("file/gif_named.jpg"), "file.unsupported_format"),
+        ("grayscale photo", 1, fixture("photo/grayscale.jpg"), "photo.not_colour"),
+        ("same picture for both ID sides", 3, fixture("document/id_front.jpg"), "document.same_image_both_sides"),
+    ];
+    for (i, (name, index, bytes, code)) in cases.into_iter().enumerate() {
+        let mut parts = valid_parts(person);
+        parts[index].bytes = bytes;
+        let (status, body) =
+            h.submit("/api/v1/submissions", Some(&token), Some(&format!("hostile-key-{i}")), &parts).await;
+        assert_eq!(status, 422, "{name}: {body}");
+        assert!(codes(&body).contains(&code.to_owned()), "{name}: {body}");
+    }
+    // A missing required part.
+    let mut parts = valid_parts(person);
+    parts.retain(|p| p.name != "id_back");
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("hostile-key-missing"), &parts).await;
+    assert_eq!(status, 422);
+    assert!(codes(&body).contains(&"document.missing".to_owned()), "{body}");
+    // A bundle whose certificate number differs from the token's.
+    let mut bundle = bundle_for(intake::sandbox::people::person(person).unwrap());
+    bundle["identity"]["certificate_number"] = json!("11010519491231002X");
+    let (status, body) =
+        h.submit("/api/v1/submissions", Some(&token), Some("hostile-key-number"), &parts_for(person, &bundle)).await;
+    assert_eq!(status, 422);
+    assert!(codes(&body).contains(&"form.identity_mismatch".to_owned()), "{body}");
+    // Nothing was stored, and the server keeps serving.
+    let (_, list) = h.get("/api/v1/submissions", Some(&token)).await;
+    assert!(list["submissions"].as_array().unwrap().is_empty());
+    let (status, _) = h.submit("/api/v1/submissions", Some(&token), Some("hostile-key-ok"), &valid_parts(person)).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn every_sample_person_can_submit() {
+    let h = Harness::new("people", |c| c.forwarding.enabled = false).await;
+    for p in intake::sandbox::people::people() {
+        let (status, body) = h
+            .submit(
+                "/api/v1/submissions",
+                Some(&h.token(&p.key)),
+                Some(&format!("people-{}", p.key)),
+                &valid_parts(&p.key),
+            )
+            .await;
+        assert_eq!(status, 201, "{}: {body}", p.key);
+    }
+}
+
+#[tokio::test]
+async fn amendments_follow_the_modification_switch() {
+    let closed = Harness::new("amend-closed", |c| c.forwarding.enabled = false).await;
+    let token = closed.token("xiamen-holder");
+    let (_, receipt) =
+        closed.submit("/api/v1/submissions", Some(&token), Some("amend-key-1"), &valid_parts("xiamen-holder")).await;
+    let id = receipt["id"].as_str().unwrap();
+    let (status, body) = closed
+        .submit(
+            &format!("/api/v1/submissions/{id}/amendments"),
+            Some(&token),
+            Some("amend-key-2"),
+            &valid_parts("xiamen-holder"),
+        )
+        .await;
+    assert_eq!((status, codes(&body)), (403, vec!["modification.not_open".to_owned()]));
+
+    let open = Harness::new("amend-open", |c| {
+        c.forwarding.enabled = false;
+        c.features.modification_open = true;
+    })
+    .await;
+    let token = open.token("xiamen-holder");
+    let (_, receipt) =
+        open.submit("/api/v1/submissions", Some(&token), Some("amend-key-3"), &valid_parts("xiamen-holder")).await;
+    let id = receipt["id"].as_str().unwrap();
+    let (status, amended) = open
+        .submit(
+            &format!("/api/v1/submissions/{id}/amendments"),
+            Some(&token),
+            Some("amend-key-4"),
+            &valid_parts("xiamen-holder"),
+        )
+        .await;
+    assert_eq!(status, 201, "{amended}");
+    let (_, list) = open.get("/api/v1/submissions", Some(&token)).await;
+    let kinds: Vec<&str> =
+        list["submissions"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"amendment"));
+    // Someone else's submission cannot be amended.
+    let other = open.token("rare-name");
+    let (status, _) = open
+        .submit(
+            &format!("/api/v1/submissions/{id}/amendments"),
+            Some(&other),
+            Some("amend-key-5"),
+            &valid_parts("rare-name"),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::new("declared", |c| {
+        c.forwarding.enabled = false;
+        c.server.addr = "127.0.0.1:0".parse().unwrap();
+    })
+    .await;
+    let running = intake::app::serve(h.state.clone(), None, std::future::pending()).await.unwrap();
+    let token = h.token("xiamen-holder");
+    let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nIdempotency-Key: declared-1\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: 999999999\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Not one byte of the body is sent: the answer must come anyway.
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("request.too_large"), "{text}");
+}
