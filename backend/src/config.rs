@@ -42,11 +42,19 @@ pub struct ServerConfig {
     pub www_dir: Option<PathBuf>,
     /// How long graceful shutdown waits for requests in flight, seconds.
     pub shutdown_grace_secs: u64,
+    /// Benchmarks only: enables `POST /bench/bare`, which reads a body and fsyncs it into this folder
+    /// (the baseline of the load benchmark). Never set in production.
+    pub bench_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), www_dir: None, shutdown_grace_secs: 10 }
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            www_dir: None,
+            shutdown_grace_secs: 10,
+            bench_dir: None,
+        }
     }
 }
 
@@ -181,6 +189,9 @@ pub struct LimitsConfig {
     pub max_parts: usize,
     /// Submissions re-checked at once (image decoding is bounded by this).
     pub max_concurrent_checks: usize,
+    /// Upload bytes held in memory at once across all requests; further uploads wait (their
+    /// bytes stay in the kernel's socket buffers) until earlier ones are stored. Bounds RSS.
+    pub max_inflight_upload_bytes: u64,
 }
 
 impl Default for LimitsConfig {
@@ -191,6 +202,7 @@ impl Default for LimitsConfig {
             max_bundle_bytes: 64 * 1024,
             max_parts: 12,
             max_concurrent_checks: 2,
+            max_inflight_upload_bytes: 96 * 1024 * 1024,
         }
     }
 }
@@ -308,8 +320,11 @@ impl Config {
         if self.identity.issuer.is_empty() || self.identity.audience.is_empty() {
             return Err("identity.issuer and identity.audience are required".into());
         }
-        if self.limits.max_part_bytes > self.limits.max_body_bytes || self.limits.max_concurrent_checks == 0 {
-            return Err("limits: max_part_bytes must not exceed max_body_bytes; max_concurrent_checks ≥ 1".into());
+        if self.limits.max_part_bytes > self.limits.max_body_bytes
+            || self.limits.max_concurrent_checks == 0
+            || self.limits.max_inflight_upload_bytes < self.limits.max_body_bytes
+        {
+            return Err("limits: max_part_bytes ≤ max_body_bytes ≤ max_inflight_upload_bytes; max_concurrent_checks ≥ 1".into());
         }
         if self.forwarding.concurrency == 0 || self.forwarding.base_delay_ms == 0 {
             return Err("forwarding: concurrency and base_delay_ms must be positive".into());

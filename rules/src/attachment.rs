@@ -67,9 +67,14 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
                 Ok(d) => {
                     let (w, h) = d.upright_dimensions();
                     let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
-                    let mid = shrink_for(&d.raw, OUTPUT_LONG_SIDE);
-                    let img = render_from(&mid, d.orientation, Rect::full(w, h), ow, oh);
-                    let output = Attachment { media_type: "image/jpeg", bytes: jpeg::encode(&img, OUTPUT_QUALITY) };
+                    let bytes = jpeg::keep_or_encode(
+                        bytes,
+                        &d,
+                        (ow, oh),
+                        || render_from(&shrink_for(&d.raw, OUTPUT_LONG_SIDE), d.orientation, Rect::full(w, h), ow, oh),
+                        OUTPUT_QUALITY,
+                    );
+                    let output = Attachment { media_type: "image/jpeg", bytes };
                     AttachmentOutcome { report, output: Some(output) }
                 }
                 Err(e) => {

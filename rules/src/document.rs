@@ -138,12 +138,19 @@ pub fn check(kind: DocumentKind, bytes: &[u8]) -> DocumentOutcome {
     report.extend(content_problems(field, &work));
 
     let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
-    let out_img = if (ow, oh) == (ww, wh) {
-        work.clone()
-    } else {
-        render_from(&mid, decoded.orientation, Rect::full(w, h), ow, oh)
-    };
-    let jpeg = jpeg::encode(&out_img, OUTPUT_QUALITY);
+    let jpeg = jpeg::keep_or_encode(
+        bytes,
+        &decoded,
+        (ow, oh),
+        || {
+            if (ow, oh) == (ww, wh) {
+                work.clone()
+            } else {
+                render_from(&mid, decoded.orientation, Rect::full(w, h), ow, oh)
+            }
+        },
+        OUTPUT_QUALITY,
+    );
     let output =
         ProcessedDocument { kind, jpeg, width: ow, height: oh, phash: phash(&work), emblem_score: emblem_score(&work) };
     DocumentOutcome { report, output: Some(output) }

@@ -121,6 +121,29 @@ pub fn strip_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The stored form of an accepted picture: a JPEG that is already upright
+/// and within the size cap (`out` equals its own dimensions) is kept with its
+/// metadata segments stripped losslessly (no second generation of JPEG loss,
+/// and no encode on the server for what the widget already re-encoded);
+/// anything else is rendered by `render` and encoded at `quality`.
+pub fn keep_or_encode(
+    bytes: &[u8],
+    decoded: &crate::decode::Decoded,
+    out: (u32, u32),
+    render: impl FnOnce() -> RgbImage,
+    quality: u8,
+) -> Vec<u8> {
+    let upright = decoded.orientation == image::metadata::Orientation::NoTransforms;
+    if decoded.format == crate::decode::Sniffed::Jpeg
+        && upright
+        && decoded.raw.dimensions() == out
+        && let Some(stripped) = strip_metadata(bytes)
+    {
+        return stripped;
+    }
+    encode(&render(), quality)
+}
+
 /// True when a JPEG carries an APP1 segment (EXIF or XMP), APP13 or COM.
 pub fn has_metadata_segments(jpeg: &[u8]) -> bool {
     strip_metadata(jpeg).is_some_and(|s| s.len() != jpeg.len())

@@ -156,6 +156,10 @@ impl Accepted {
     pub fn warnings(&self) -> &Report {
         &self.warnings
     }
+    /// Takes the parts apart without copying the files.
+    pub fn into_parts(self) -> (Bundle, Vec<StoredFile>, Report) {
+        (self.bundle, self.files, self.warnings)
+    }
 }
 
 /// Re-checks a whole submission: the form, which documents are present, and

@@ -149,3 +149,51 @@ pub async fn one(id: String, caller: Caller, state: AppState) -> Result<Response
         }
     }
 }
+
+/// `POST /bench/bare` (benchmarks only, `server.bench_dir`): reads the body as
+/// the submission route does (streamed, same total limit), writes it to a new
+/// file and fsyncs it. The load benchmark's baseline.
+pub fn bench_bare(dir: std::path::PathBuf, limit: u64) -> warp::filters::BoxedFilter<(Response,)> {
+    use warp::Filter;
+    warp::path!("bench" / "bare")
+        .and(warp::post())
+        .and(warp::body::stream())
+        .then(move |body| {
+            let path = dir.join(uuid::Uuid::new_v4().to_string());
+            async move {
+                let result = store_body(body, &path, limit).await;
+                let _ = tokio::fs::remove_file(&path).await;
+                match result {
+                    Ok(()) => reply::with_status(reply::json(&json!({ "status": "stored" })), StatusCode::CREATED)
+                        .into_response(),
+                    Err(_) => ApiError::unavailable().response(),
+                }
+            }
+        })
+        .boxed()
+}
+
+async fn store_body<S, B>(body: S, path: &std::path::Path, limit: u64) -> std::io::Result<()>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: bytes::Buf,
+{
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    futures_util::pin_mut!(body);
+    let mut file = tokio::fs::File::create(path).await?;
+    let mut total = 0u64;
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(std::io::Error::other)?;
+        while chunk.has_remaining() {
+            let n = chunk.chunk().len();
+            total += n as u64;
+            if total > limit {
+                return Err(std::io::Error::other("too large"));
+            }
+            file.write_all(chunk.chunk()).await?;
+            chunk.advance(n);
+        }
+    }
+    file.sync_all().await
+}

@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the submissions re-checked (images decoded) at once.
     pub checks: Arc<Semaphore>,
+    /// Upload bytes in memory, in KiB permits.
+    pub upload_budget: Arc<Semaphore>,
     /// Wakes the forwarder after a submission is stored.
     pub wake: Arc<Notify>,
     /// Archive lookups by subject.
@@ -59,6 +61,8 @@ impl AppState {
     /// State over the given parts.
     pub fn new(config: Config, store: Arc<dyn Store>, verifier: Arc<Verifier>, platform: PlatformClient) -> AppState {
         let checks = Arc::new(Semaphore::new(config.limits.max_concurrent_checks));
+        let budget_kib = usize::try_from(config.limits.max_inflight_upload_bytes / 1024).unwrap_or(usize::MAX);
+        let upload_budget = Arc::new(Semaphore::new(budget_kib.min(Semaphore::MAX_PERMITS)));
         AppState {
             config: Arc::new(config),
             store,
@@ -66,6 +70,7 @@ impl AppState {
             platform,
             metrics: Arc::new(Metrics::default()),
             checks,
+            upload_budget,
             wake: Arc::new(Notify::new()),
             archives: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -188,6 +193,10 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(amend)
         .unify();
+    let api = match state.config.server.bench_dir.clone() {
+        Some(dir) => api.or(handlers::bench_bare(dir, state.config.limits.max_body_bytes)).unify().boxed(),
+        None => api.boxed(),
+    };
     match &state.config.server.www_dir {
         Some(dir) => api.or(warp::fs::dir(dir.clone()).map(warp::reply::Reply::into_response)).unify().boxed(),
         None => api.boxed(),

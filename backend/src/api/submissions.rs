@@ -6,8 +6,6 @@
 //! function the widget runs, with the identity taken from the token; the
 //! submission is answered 201 only after the store committed it.
 
-use std::sync::Arc;
-
 use bytes::Buf;
 use futures_util::StreamExt;
 use intake_rules::Code;
@@ -31,7 +29,7 @@ use crate::platform::ArchiveLookup;
 use crate::store::{InsertOutcome, NewSubmission, StoredFile, SubmissionKind, SubmissionRecord};
 
 /// A fully read upload.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Upload {
     /// The `Idempotency-Key`.
     pub key: String,
@@ -39,6 +37,8 @@ pub struct Upload {
     pub parts: Vec<(String, Vec<u8>)>,
     /// SHA-256 (hex) over every part's name, length and bytes.
     pub hash: String,
+    /// The share of the in-flight upload budget this upload holds until it is answered.
+    pub budget: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// True for 8–128 visible ASCII characters.
@@ -51,12 +51,14 @@ pub fn upload(state: &AppState) -> BoxedFilter<(Upload,)> {
     let limits = state.config.limits.clone();
     let limits2 = limits.clone();
     let metrics = state.metrics.clone();
+    let budget = state.upload_budget.clone();
     warp::header::optional::<String>("idempotency-key")
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("content-length"))
         .and_then(move |key: Option<String>, ct: Option<String>, len: Option<String>| {
             let limits = limits.clone();
             let metrics = metrics.clone();
+            let budget = budget.clone();
             async move {
                 let Some(key) = key.filter(|k| valid_idempotency_key(k)) else {
                     metrics.refused(["submission.idempotency_key"]);
@@ -78,15 +80,30 @@ pub fn upload(state: &AppState) -> BoxedFilter<(Upload,)> {
                     )
                     .reject());
                 }
-                if len.and_then(|l| l.trim().parse::<u64>().ok()).is_some_and(|l| l > limits.max_body_bytes) {
+                let declared = len.and_then(|l| l.trim().parse::<u64>().ok());
+                if declared.is_some_and(|l| l > limits.max_body_bytes) {
                     metrics.refused(["request.too_large"]);
                     return Err(too_large("request", limits.max_body_bytes).reject());
                 }
-                Ok::<_, Rejection>(key)
+                // Wait for room in the in-flight budget before reading the body (chunked
+                // uploads without a length reserve the largest allowed body).
+                let kib = declared.unwrap_or(limits.max_body_bytes).div_ceil(1024).max(1);
+                let permit = budget
+                    .acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
+                    .await
+                    .map_err(|_| ApiError::unavailable().reject())?;
+                Ok::<_, Rejection>((key, permit))
             }
         })
         .and(warp::multipart::form().max_length(None))
-        .and_then(move |key: String, form: FormData| read_parts(key, form, limits2.clone()))
+        .and_then(move |(key, permit): (String, tokio::sync::OwnedSemaphorePermit), form: FormData| {
+            let limits = limits2.clone();
+            async move {
+                let mut upload = read_parts(key, form, limits).await?;
+                upload.budget = Some(permit);
+                Ok::<_, Rejection>(upload)
+            }
+        })
         .boxed()
 }
 
@@ -134,7 +151,7 @@ async fn read_parts(key: String, mut form: FormData, limits: LimitsConfig) -> Re
         parts.push((name, bytes));
     }
     let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Upload { key, parts, hash })
+    Ok(Upload { key, parts, hash, budget: None })
 }
 
 /// Today in Xiamen (UTC+8).
@@ -233,8 +250,7 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
     let permit = state.checks.clone().acquire_owned().await.map_err(|_| ApiError::unavailable().reject())?;
     let identity = caller.identity.clone();
     let profile = state.config.profile();
-    let parts = Arc::new(upload.parts);
-    let files_in = parts.clone();
+    let files_in = upload.parts;
     let checked = tokio::task::spawn_blocking(move || {
         let ctx = Context { identity: &identity, today: today_in_xiamen(), archive };
         let refs: Vec<(&str, &[u8])> =
@@ -257,6 +273,7 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
     };
 
     let id = caller.identity.clone();
+    let (bundle, files, _warnings) = accepted.into_parts();
     let new = NewSubmission {
         id: uuid::Uuid::now_v7().to_string(),
         subject: caller.subject.clone(),
@@ -270,15 +287,14 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
             "mobile": id.mobile,
         })
         .to_string(),
-        bundle_json: accepted.bundle().to_json().to_string(),
-        files: accepted
-            .files()
-            .iter()
+        bundle_json: bundle.to_json().to_string(),
+        files: files
+            .into_iter()
             .map(|f| StoredFile {
                 part: f.part.name().to_owned(),
                 index: u32::try_from(f.index).unwrap_or(u32::MAX),
                 media_type: f.media_type.to_owned(),
-                bytes: f.bytes.clone(),
+                bytes: f.bytes,
             })
             .collect(),
         received_at_ms: now_ms(),
