@@ -91,7 +91,9 @@ fn clear_peak(pid: u32) {
 fn peak_rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -129,7 +131,11 @@ async fn run(name: &str, http: &reqwest::Client, url: &str, reqs: Vec<Request>, 
     let (mut ok, mut failed) = (0, 0);
     for h in handles {
         let (good, lat) = h.await.unwrap();
-        if good { ok += 1 } else { failed += 1 }
+        if good {
+            ok += 1
+        } else {
+            failed += 1
+        }
         latencies.push(lat);
     }
     let wall = start.elapsed();
@@ -175,7 +181,8 @@ async fn main() {
         .spawn()
         .expect("intake serve");
     let pid = child.id().unwrap();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).pool_max_idle_per_host(256).build().unwrap();
+    let http =
+        reqwest::Client::builder().timeout(Duration::from_secs(300)).pool_max_idle_per_host(256).build().unwrap();
     let base = format!("http://{addr}");
     for _ in 0..200 {
         if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
@@ -195,10 +202,26 @@ async fn main() {
     let _ = run("warm-up bare", &http, &bare, requests(&idp, &issuer, 100_000, 10, &files), 4, pid).await;
     let _ = run("warm-up intake", &http, &submit, requests(&idp, &issuer, 100_000, 10, &files), 4, pid).await;
     let mut phases = Vec::new();
-    phases.push(run("bare read + fsync, 8 concurrent", &http, &bare, requests(&idp, &issuer, 0, n, &files), 8, pid).await);
-    phases.push(run("intake submit, 8 concurrent", &http, &submit, requests(&idp, &issuer, 0, n, &files), 8, pid).await);
-    phases.push(run("bare read + fsync, 200 concurrent", &http, &bare, requests(&idp, &issuer, 10_000, wide, &files), wide, pid).await);
-    phases.push(run("intake submit, 200 concurrent", &http, &submit, requests(&idp, &issuer, 10_000, wide, &files), wide, pid).await);
+    phases.push(
+        run("bare read + fsync, 8 concurrent", &http, &bare, requests(&idp, &issuer, 0, n, &files), 8, pid).await,
+    );
+    phases
+        .push(run("intake submit, 8 concurrent", &http, &submit, requests(&idp, &issuer, 0, n, &files), 8, pid).await);
+    phases.push(
+        run(
+            "bare read + fsync, 200 concurrent",
+            &http,
+            &bare,
+            requests(&idp, &issuer, 10_000, wide, &files),
+            wide,
+            pid,
+        )
+        .await,
+    );
+    phases.push(
+        run("intake submit, 200 concurrent", &http, &submit, requests(&idp, &issuer, 10_000, wide, &files), wide, pid)
+            .await,
+    );
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
 

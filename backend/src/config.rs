@@ -324,7 +324,9 @@ impl Config {
             || self.limits.max_concurrent_checks == 0
             || self.limits.max_inflight_upload_bytes < self.limits.max_body_bytes
         {
-            return Err("limits: max_part_bytes ≤ max_body_bytes ≤ max_inflight_upload_bytes; max_concurrent_checks ≥ 1".into());
+            return Err(
+                "limits: max_part_bytes ≤ max_body_bytes ≤ max_inflight_upload_bytes; max_concurrent_checks ≥ 1".into(),
+            );
         }
         if self.forwarding.concurrency == 0 || self.forwarding.base_delay_ms == 0 {
             return Err("forwarding: concurrency and base_delay_ms must be positive".into());
