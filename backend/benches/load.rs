@@ -132,9 +132,9 @@ async fn run(name: &str, http: &reqwest::Client, url: &str, reqs: Vec<Request>, 
     for h in handles {
         let (good, lat) = h.await.unwrap();
         if good {
-            ok += 1
+            ok += 1;
         } else {
-            failed += 1
+            failed += 1;
         }
         latencies.push(lat);
     }
