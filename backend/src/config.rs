@@ -30,6 +30,33 @@ pub struct Config {
     pub photo: PhotoConfig,
     /// Help texts shown by the widget (FAQ 2, 3).
     pub help: HelpConfig,
+    /// Browser security and abuse limits.
+    pub security: SecurityConfig,
+}
+
+/// Browser security and abuse limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Origins allowed to call the API from a browser (the iXiamen host pages); empty: no CORS.
+    pub cors_origins: Vec<String>,
+    /// Origins allowed to frame our pages (CSP `frame-ancestors`); `'self'` always.
+    pub frame_ancestors: Vec<String>,
+    /// Submissions (and amendments) per person per 10 minutes; 0 disables.
+    pub submissions_per_10_min: u32,
+    /// API requests per client address per minute; 0 disables.
+    pub requests_per_minute: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            cors_origins: Vec::new(),
+            frame_ancestors: Vec::new(),
+            submissions_per_10_min: 10,
+            requests_per_minute: 600,
+        }
+    }
 }
 
 /// Listening and pages.

@@ -343,3 +343,58 @@ async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("request.too_large"), "{text}");
 }
+
+#[tokio::test]
+async fn security_headers_cors_and_rate_limits() {
+    let h = Harness::new("security", |c| {
+        c.forwarding.enabled = false;
+        c.security.cors_origins = vec!["https://www.ixiamen.example".into()];
+        c.security.frame_ancestors = vec!["https://www.ixiamen.example".into()];
+        c.security.submissions_per_10_min = 1;
+    })
+    .await;
+    let resp = warp::test::request().path("/api/v1/config").reply(&h.app).await;
+    let headers = resp.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'self' https://www.ixiamen.example"), "{csp}");
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
+    assert!(!headers.contains_key("set-cookie"), "no cookies");
+
+    // CORS: the configured host page may call the API, another origin may not.
+    let preflight = |origin: &'static str| {
+        warp::test::request()
+            .method("OPTIONS")
+            .path("/api/v1/submissions")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, idempotency-key, content-type")
+    };
+    let ok = preflight("https://www.ixiamen.example").reply(&h.app).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://www.ixiamen.example");
+    let no = preflight("https://evil.example").reply(&h.app).await;
+    assert_eq!(no.status(), 403);
+
+    // One submission per 10 minutes here: the second attempt is 429 with Retry-After.
+    let token = h.token("xiamen-holder");
+    assert_eq!(
+        h.submit("/api/v1/submissions", Some(&token), Some("limit-key-1"), &valid_parts("xiamen-holder")).await.0,
+        201
+    );
+    let (ct, body) = multipart(&valid_parts("xiamen-holder"));
+    let resp = warp::test::request()
+        .method("POST")
+        .path("/api/v1/submissions")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", "limit-key-2")
+        .header("content-type", ct)
+        .body(body)
+        .reply(&h.app)
+        .await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    let v: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+    assert_eq!(codes(&v), vec!["request.rate_limited"]);
+}

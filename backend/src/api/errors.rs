@@ -71,6 +71,14 @@ impl ApiError {
     }
 }
 
+/// 429 `request.rate_limited` with `Retry-After`.
+pub fn rate_limited(secs: u64) -> ApiError {
+    ApiError {
+        retry_after: Some(secs),
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "request", Code::RequestRateLimited, &[("seconds", &secs)])
+    }
+}
+
 /// Turns every rejection into the envelope.
 pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
     let e = if let Some(e) = err.find::<ApiError>() {

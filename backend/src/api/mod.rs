@@ -5,6 +5,7 @@
 
 pub mod errors;
 pub mod handlers;
+pub mod limits;
 pub mod submissions;
 
 use std::collections::HashMap;
@@ -49,6 +50,10 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// Archive lookups by subject.
     pub archives: Arc<Mutex<HashMap<String, (Instant, ArchiveLookup)>>>,
+    /// Submissions per person.
+    pub submission_limit: Arc<limits::RateLimiter>,
+    /// API requests per client address.
+    pub address_limit: Arc<limits::RateLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -63,7 +68,13 @@ impl AppState {
         let checks = Arc::new(Semaphore::new(config.limits.max_concurrent_checks));
         let budget_kib = usize::try_from(config.limits.max_inflight_upload_bytes / 1024).unwrap_or(usize::MAX);
         let upload_budget = Arc::new(Semaphore::new(budget_kib.min(Semaphore::MAX_PERMITS)));
+        let submission_limit =
+            Arc::new(limits::RateLimiter::new(config.security.submissions_per_10_min, Duration::from_secs(600)));
+        let address_limit =
+            Arc::new(limits::RateLimiter::new(config.security.requests_per_minute, Duration::from_secs(60)));
         AppState {
+            submission_limit,
+            address_limit,
             config: Arc::new(config),
             store,
             verifier,
@@ -203,12 +214,83 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
     }
 }
 
-/// The API with the rejection handler: what the server serves.
+/// 429 for a client address over `security.requests_per_minute` under `/api`.
+fn address_limit(state: &AppState) -> BoxedFilter<()> {
+    let limiter = state.address_limit.clone();
+    let metrics = state.metrics.clone();
+    warp::path::full()
+        .and(warp::addr::remote())
+        .and_then(move |path: warp::path::FullPath, addr: Option<std::net::SocketAddr>| {
+            let limiter = limiter.clone();
+            let metrics = metrics.clone();
+            async move {
+                if !path.as_str().starts_with("/api/") {
+                    return Ok(());
+                }
+                let key = addr.map(|a| a.ip().to_string()).unwrap_or_default();
+                limiter.hit(&key).map_err(|secs| {
+                    metrics.refused(["request.rate_limited"]);
+                    errors::rate_limited(secs).reject()
+                })
+            }
+        })
+        .untuple_one()
+        .boxed()
+}
+
+/// The security headers of every response: no sniffing, no referrer, and a
+/// CSP that only lets our own scripts and WebAssembly run and only the
+/// configured iXiamen origins frame our pages.
+pub fn security_headers(state: &AppState) -> warp::http::HeaderMap {
+    let mut headers = warp::http::HeaderMap::new();
+    let mut ancestors = vec!["'self'".to_owned()];
+    ancestors.extend(state.config.security.frame_ancestors.iter().cloned());
+    let issuer_origin = origin_of(state.verifier.issuer());
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' blob: data:; connect-src 'self' {issuer_origin}; object-src 'none'; base-uri 'none'; \
+         form-action 'self' {issuer_origin}; frame-ancestors {}",
+        ancestors.join(" ")
+    );
+    for (name, value) in [
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("referrer-policy", "no-referrer".to_owned()),
+        ("content-security-policy", csp),
+        ("cross-origin-resource-policy", "same-site".to_owned()),
+    ] {
+        if let Ok(v) = value.parse() {
+            headers.insert(name, v);
+        }
+    }
+    headers
+}
+
+fn origin_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or_default();
+    let scheme = url.split_once("://").map_or("https", |(s, _)| s);
+    format!("{scheme}://{host}")
+}
+
+/// The API with the rejection handler, limits, CORS and security headers: what the server serves.
 pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
-    routes(state)
+    let headers = security_headers(state);
+    let served = address_limit(state)
+        .and(routes(state))
         .recover(errors::handle_rejection)
         .unify()
-        .with(warp::reply::with::header("x-content-type-options", "nosniff"))
-        .map(warp::reply::Reply::into_response)
-        .boxed()
+        .map(warp::reply::Reply::into_response);
+    let origins = &state.config.security.cors_origins;
+    let served = if origins.is_empty() {
+        served.boxed()
+    } else {
+        let cors = warp::cors()
+            .allow_origins(origins.iter().map(String::as_str))
+            .allow_methods(["GET", "POST", "OPTIONS"])
+            .allow_headers(["authorization", "content-type", "idempotency-key"])
+            .expose_headers(["retry-after"])
+            .max_age(600);
+        served.with(cors).map(warp::reply::Reply::into_response).boxed()
+    };
+    served.with(warp::reply::with::headers(headers)).map(warp::reply::Reply::into_response).boxed()
 }

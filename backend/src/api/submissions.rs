@@ -190,6 +190,10 @@ pub async fn amend(id: String, caller: Caller, state: AppState, upload: Upload) 
 }
 
 async fn process(caller: Caller, state: AppState, upload: Upload, kind: SubmissionKind) -> Result<Response, Rejection> {
+    if let Err(secs) = state.submission_limit.hit(&caller.subject) {
+        state.metrics.refused(["request.rate_limited"]);
+        return Err(super::errors::rate_limited(secs).reject());
+    }
     // A retry of a stored submission: answered from the store, without re-checking.
     match state.store.find_by_key(&caller.subject, &upload.key).await {
         Ok(Some((record, hash))) if hash == upload.hash => {
