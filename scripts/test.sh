@@ -23,8 +23,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32: rules and widget)"
 cargo clippy --target wasm32-unknown-unknown -p intake-rules -p intake-widget --locked -- -D warnings
 
-step "tests (native, whole workspace)"
-cargo test --workspace --locked
+step "tests (native, whole workspace; a throwaway PostgreSQL cluster for the PostgreSQL store)"
+bash scripts/pg-test.sh cargo test --workspace --locked
 
 step "the iXiamen stand-in (oidc-provider) self-test"
 node --test tests/oidc/selftest.mjs

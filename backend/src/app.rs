@@ -26,13 +26,26 @@ pub fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Opens the configured store.
-pub fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+/// Opens the configured store, encrypted at rest when master keys are configured.
+pub async fn open_configured_store(config: &crate::config::StoreConfig) -> Result<Arc<dyn Store>, String> {
+    let store = open_store(&config.url).await?;
+    match &config.encryption {
+        None => Ok(store),
+        Some(e) => {
+            let keys = crate::store::encrypted::KeyRing::from_config(&e.active_key_id, &e.keys)?;
+            Ok(Arc::new(crate::store::encrypted::EncryptedStore::new(store, keys)))
+        }
+    }
+}
+
+/// Opens a store by URL: `sqlite://PATH` or `postgres://…` (several nodes share one database).
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = SqliteStore::open(std::path::Path::new(path)).map_err(|e| e.to_string())?;
         Ok(Arc::new(store))
-    } else if url.starts_with("postgres://") {
-        Err("the PostgreSQL store is not built yet (scale-out issue); use sqlite://".into())
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = crate::store::postgres::PostgresStore::connect(url).await.map_err(|e| e.to_string())?;
+        Ok(Arc::new(store))
     } else {
         Err(format!("unsupported store url {url:?}"))
     }
@@ -56,9 +69,18 @@ pub struct Running {
     pub done: tokio::task::JoinHandle<()>,
 }
 
+/// The client address of a request (set by the serve loop; read by the per-address limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
 /// Binds, starts the forwarder (when enabled) and serves until `shutdown`
 /// resolves; then stops accepting, gives requests in flight
 /// `server.shutdown_grace_secs`, and stops the forwarder.
+///
+/// The serve loop is hyper's own (warp 0.4's does not expose timeouts): every
+/// connection must send its request head within `header_read_timeout_secs`
+/// (a slow-loris client is disconnected), and every request is answered
+/// within `request_timeout_secs` (408 after).
 pub async fn serve(
     state: AppState,
     extra: Option<warp::filters::BoxedFilter<(warp::reply::Response,)>>,
@@ -77,7 +99,10 @@ pub async fn serve(
         );
         tokio::spawn(f.run(stop_forwarder.clone()))
     });
-    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let server = &state.config.server;
+    let grace = Duration::from_secs(server.shutdown_grace_secs);
+    let header_timeout = Duration::from_secs(server.header_read_timeout_secs.max(1));
+    let request_timeout = Duration::from_secs(server.request_timeout_secs.max(1));
     let routes = match extra {
         Some(extra) => {
             use warp::Filter;
@@ -85,20 +110,54 @@ pub async fn serve(
         }
         None => api::app(&state),
     };
-    let signalled = Arc::new(Notify::new());
-    let signalled2 = signalled.clone();
-    let server = warp::serve(routes)
-        .incoming(listener)
-        .graceful(async move {
-            shutdown.await;
-            signalled2.notify_one();
-        })
-        .run();
     let done = tokio::spawn(async move {
-        let server = tokio::spawn(server);
-        signalled.notified().await;
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let svc = warp::service(routes.clone());
+            let hyper_svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ClientAddr(peer));
+                let mut svc = svc.clone();
+                async move {
+                    let call = tower_service::Service::call(&mut svc, req);
+                    match tokio::time::timeout(request_timeout, call).await {
+                        Ok(Ok(resp)) => Ok::<_, std::convert::Infallible>(resp),
+                        Ok(Err(never)) => match never {},
+                        Err(_) => Ok(crate::api::errors::ApiError::new(
+                            warp::http::StatusCode::REQUEST_TIMEOUT,
+                            "request",
+                            intake_rules::Code::RequestMalformed,
+                            &[("detail", &"request timed out")],
+                        )
+                        .response()),
+                    }
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), hyper_svc);
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
         tracing::info!(grace_secs = grace.as_secs(), "shutting down: finishing requests in flight");
-        if tokio::time::timeout(grace, server).await.is_err() {
+        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
             tracing::warn!("requests still in flight after the grace period were cut");
         }
         stop_forwarder.notify_one();

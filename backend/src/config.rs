@@ -69,6 +69,10 @@ pub struct ServerConfig {
     pub www_dir: Option<PathBuf>,
     /// How long graceful shutdown waits for requests in flight, seconds.
     pub shutdown_grace_secs: u64,
+    /// A client must send the whole request head within this many seconds (slow-loris), seconds.
+    pub header_read_timeout_secs: u64,
+    /// A whole request, body included, must be answered within this many seconds (408 after).
+    pub request_timeout_secs: u64,
     /// Benchmarks only: enables `POST /bench/bare`, which reads a body and fsyncs it into this folder
     /// (the baseline of the load benchmark). Never set in production.
     pub bench_dir: Option<PathBuf>,
@@ -80,6 +84,8 @@ impl Default for ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             www_dir: None,
             shutdown_grace_secs: 10,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 180,
             bench_dir: None,
         }
     }
@@ -91,11 +97,30 @@ impl Default for ServerConfig {
 pub struct StoreConfig {
     /// `sqlite://PATH` (default `sqlite://data/intake.db`) or `postgres://…` (scale-out).
     pub url: String,
+    /// Encryption at rest (AES-256-GCM, a data key per submission wrapped by a master key).
+    pub encryption: Option<EncryptionConfig>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { url: "sqlite://data/intake.db".into() }
+        StoreConfig { url: "sqlite://data/intake.db".into(), encryption: None }
+    }
+}
+
+/// Master keys for encryption at rest. Old keys stay listed so older submissions stay readable.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// The key id new submissions are encrypted under.
+    pub active_key_id: String,
+    /// Key id → base64 of 32 random bytes (`head -c 32 /dev/urandom | base64`). Prefer `INTAKE_MASTER_KEYS`.
+    pub keys: std::collections::HashMap<String, String>,
+}
+
+impl std::fmt::Debug for EncryptionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&String> = self.keys.keys().collect();
+        f.debug_struct("EncryptionConfig").field("active_key_id", &self.active_key_id).field("key_ids", &ids).finish()
     }
 }
 
@@ -308,6 +333,17 @@ impl Config {
         }
         if let Some(v) = var("INTAKE_STORE_URL") {
             self.store.url = v;
+        }
+        if let Some(v) = var("INTAKE_MASTER_KEYS") {
+            // "active-id:id1=base64,id2=base64"
+            let (active, list) = v.split_once(':').ok_or("INTAKE_MASTER_KEYS: expected ACTIVE:ID=KEY,…")?;
+            let keys = list
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|kv| kv.split_once('=').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
+                .collect::<Option<_>>()
+                .ok_or("INTAKE_MASTER_KEYS: expected ACTIVE:ID=KEY,…")?;
+            self.store.encryption = Some(EncryptionConfig { active_key_id: active.trim().to_owned(), keys });
         }
         if let Some(v) = var("INTAKE_OIDC_ISSUER") {
             self.identity.issuer = v;

@@ -141,7 +141,7 @@ async fn serve(path: Option<&Path>, addr: Option<SocketAddr>) -> ExitCode {
     if let Some(a) = addr {
         config.server.addr = a;
     }
-    let store = match app::open_store(&config.store.url) {
+    let store = match app::open_configured_store(&config.store).await {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -191,7 +191,7 @@ async fn demo(addr: SocketAddr) -> ExitCode {
     }
     let idp = SandboxIdp::new(&config.identity.issuer, &config.identity.audience);
     let verifier = Verifier::with_jwks(config.identity.clone(), &idp.signer().jwks());
-    let store = match app::open_store(&config.store.url) {
+    let store = match app::open_configured_store(&config.store).await {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
@@ -224,7 +224,7 @@ async fn outbox(path: Option<&Path>, action: OutboxAction) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&format!("configuration: {e}")),
     };
-    let store: Arc<dyn intake::store::Store> = match app::open_store(&config.store.url) {
+    let store: Arc<dyn intake::store::Store> = match app::open_configured_store(&config.store).await {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };

@@ -398,3 +398,34 @@ async fn security_headers_cors_and_rate_limits() {
     let v: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
     assert_eq!(codes(&v), vec!["request.rate_limited"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_loris_client_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::new("loris", |c| {
+        c.forwarding.enabled = false;
+        c.server.addr = "127.0.0.1:0".parse().unwrap();
+        c.server.header_read_timeout_secs = 1;
+    })
+    .await;
+    let running = intake::app::serve(h.state.clone(), None, std::future::pending()).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    // Half a request head, then silence.
+    stream.write_all(b"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    let closed = tokio::time::timeout(Duration::from_secs(6), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {} // an error response before closing is fine too
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server still holds the slow connection after 6 s");
+    assert!(started.elapsed() >= Duration::from_millis(900), "not closed before the header timeout");
+    // The server keeps serving others.
+    let resp = reqwest::get(format!("http://{}/healthz", running.addr)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+}

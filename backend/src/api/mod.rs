@@ -219,15 +219,15 @@ fn address_limit(state: &AppState) -> BoxedFilter<()> {
     let limiter = state.address_limit.clone();
     let metrics = state.metrics.clone();
     warp::path::full()
-        .and(warp::addr::remote())
-        .and_then(move |path: warp::path::FullPath, addr: Option<std::net::SocketAddr>| {
+        .and(warp::ext::optional::<crate::app::ClientAddr>())
+        .and_then(move |path: warp::path::FullPath, addr: Option<crate::app::ClientAddr>| {
             let limiter = limiter.clone();
             let metrics = metrics.clone();
             async move {
                 if !path.as_str().starts_with("/api/") {
                     return Ok(());
                 }
-                let key = addr.map(|a| a.ip().to_string()).unwrap_or_default();
+                let key = addr.map(|a| a.0.ip().to_string()).unwrap_or_default();
                 limiter.hit(&key).map_err(|secs| {
                     metrics.refused(["request.rate_limited"]);
                     errors::rate_limited(secs).reject()

@@ -11,6 +11,8 @@
 //!   a newer claim. A crash at any point leaves a submission claimable again
 //!   once its lease expires.
 
+pub mod encrypted;
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(test)]
