@@ -218,3 +218,47 @@ pub trait Store: Send + Sync + 'static {
     /// Readiness: the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }
+
+// ---- helpers shared by the store implementations ----
+
+/// The stored text of a status.
+pub(crate) fn status_text(status: SubmissionStatus) -> &'static str {
+    match status {
+        SubmissionStatus::Received => "received",
+        SubmissionStatus::Forwarded => "forwarded",
+        SubmissionStatus::Accepted => "accepted",
+        SubmissionStatus::NeedsAttention => "needs_attention",
+    }
+}
+
+/// Parses a stored status.
+pub(crate) fn parse_status(text: &str) -> Result<SubmissionStatus, StoreError> {
+    match text {
+        "received" => Ok(SubmissionStatus::Received),
+        "forwarded" => Ok(SubmissionStatus::Forwarded),
+        "accepted" => Ok(SubmissionStatus::Accepted),
+        "needs_attention" => Ok(SubmissionStatus::NeedsAttention),
+        _ => Err(StoreError(format!("unknown submission status {text:?}"))),
+    }
+}
+
+/// The stored text of a kind (JSON).
+pub(crate) fn kind_text(kind: &SubmissionKind) -> Result<String, StoreError> {
+    serde_json::to_string(kind).map_err(|e| StoreError(format!("cannot encode submission kind: {e}")))
+}
+
+/// Parses a stored kind.
+pub(crate) fn parse_kind(text: &str) -> Result<SubmissionKind, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError(format!("invalid submission kind {text:?}: {e}")))
+}
+
+/// The applied schema version, refusing a database migrated by a newer build.
+pub(crate) fn check_schema_version(current: i64, known: usize) -> Result<usize, StoreError> {
+    let current = usize::try_from(current).map_err(|_| StoreError(format!("invalid schema version {current}")))?;
+    if current > known {
+        return Err(StoreError(format!(
+            "database schema version {current} is newer than this build supports ({known})"
+        )));
+    }
+    Ok(current)
+}

@@ -40,7 +40,7 @@ use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
 
 use super::{
     Claimed, HistoryEntry, InsertOutcome, NewSubmission, OutboxRow, QueueStats, Store, StoreError, StoredFile,
-    SubmissionKind, SubmissionRecord,
+    SubmissionKind, SubmissionRecord, check_schema_version, kind_text, parse_kind, parse_status, status_text,
 };
 
 /// Connections per store (per process).
@@ -212,14 +212,7 @@ async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     .await
     .db()?;
     let row = tx.query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[]).await.db()?;
-    let current: i64 = col(&row, 0)?;
-    let current = usize::try_from(current).map_err(|_| StoreError(format!("invalid schema version {current}")))?;
-    if current > MIGRATIONS.len() {
-        return Err(StoreError(format!(
-            "database schema version {current} is newer than this build supports ({})",
-            MIGRATIONS.len()
-        )));
-    }
+    let current = check_schema_version(col(&row, 0)?, MIGRATIONS.len())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -238,33 +231,12 @@ async fn read_tx(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
     client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().await.db()
 }
 
-fn status_text(status: SubmissionStatus) -> &'static str {
-    match status {
-        SubmissionStatus::Received => "received",
-        SubmissionStatus::Forwarded => "forwarded",
-        SubmissionStatus::Accepted => "accepted",
-        SubmissionStatus::NeedsAttention => "needs_attention",
-    }
-}
-
 fn status_at(row: &Row, idx: usize) -> Result<SubmissionStatus, StoreError> {
-    let text: &str = col(row, idx)?;
-    match text {
-        "received" => Ok(SubmissionStatus::Received),
-        "forwarded" => Ok(SubmissionStatus::Forwarded),
-        "accepted" => Ok(SubmissionStatus::Accepted),
-        "needs_attention" => Ok(SubmissionStatus::NeedsAttention),
-        _ => Err(StoreError(format!("unknown submission status {text:?}"))),
-    }
+    parse_status(col(row, idx)?)
 }
 
 fn kind_at(row: &Row, idx: usize) -> Result<SubmissionKind, StoreError> {
-    let text: &str = col(row, idx)?;
-    serde_json::from_str(text).map_err(|e| StoreError(format!("invalid submission kind {text:?}: {e}")))
-}
-
-fn kind_text(kind: &SubmissionKind) -> Result<String, StoreError> {
-    serde_json::to_string(kind).map_err(|e| StoreError(format!("cannot encode submission kind: {e}")))
+    parse_kind(col(row, idx)?)
 }
 
 /// A `BIGINT` count column as the `u32` of the API.

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
     Claimed, HistoryEntry, InsertOutcome, NewSubmission, OutboxRow, QueueStats, Store, StoreError, StoredFile,
-    SubmissionKind, SubmissionRecord,
+    SubmissionKind, SubmissionRecord, check_schema_version, kind_text, parse_kind, parse_status, status_text,
 };
 
 /// How long a statement waits for another connection's lock before failing.
@@ -153,13 +153,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     )
     .db()?;
     let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0)).db()?;
-    let current = usize::try_from(current).map_err(|_| StoreError(format!("invalid schema version {current}")))?;
-    if current > MIGRATIONS.len() {
-        return Err(StoreError(format!(
-            "database schema version {current} is newer than this build supports ({})",
-            MIGRATIONS.len()
-        )));
-    }
+    let current = check_schema_version(current, MIGRATIONS.len())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -171,37 +165,18 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().db()
 }
 
-fn status_text(status: SubmissionStatus) -> &'static str {
-    match status {
-        SubmissionStatus::Received => "received",
-        SubmissionStatus::Forwarded => "forwarded",
-        SubmissionStatus::Accepted => "accepted",
-        SubmissionStatus::NeedsAttention => "needs_attention",
-    }
-}
-
 fn conversion_error(idx: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(StoreError(message)))
 }
 
 fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<SubmissionStatus> {
     let text: String = row.get(idx)?;
-    match text.as_str() {
-        "received" => Ok(SubmissionStatus::Received),
-        "forwarded" => Ok(SubmissionStatus::Forwarded),
-        "accepted" => Ok(SubmissionStatus::Accepted),
-        "needs_attention" => Ok(SubmissionStatus::NeedsAttention),
-        _ => Err(conversion_error(idx, format!("unknown submission status {text:?}"))),
-    }
+    parse_status(&text).map_err(|e| conversion_error(idx, e.0))
 }
 
 fn kind_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<SubmissionKind> {
     let text: String = row.get(idx)?;
-    serde_json::from_str(&text).map_err(|e| conversion_error(idx, format!("invalid submission kind {text:?}: {e}")))
-}
-
-fn kind_text(kind: &SubmissionKind) -> Result<String, StoreError> {
-    serde_json::to_string(kind).map_err(|e| StoreError(format!("cannot encode submission kind: {e}")))
+    parse_kind(&text).map_err(|e| conversion_error(idx, e.0))
 }
 
 /// A record without its history, from a row of `RECORD_COLUMNS`.
