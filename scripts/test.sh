@@ -11,8 +11,24 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
-step "npm ci (oidc-provider for the identity tests, playwright-core)"
+step "npm ci (oidc-provider for the identity tests, playwright-core, axe-core, binaryen's wasm-opt)"
 npm ci --no-audit --no-fund --loglevel=error
+
+step "browser tests' system packages: Debian Chromium, a CJK font for the screenshots; wasm-bindgen-cli"
+apt_missing=()
+[ -x /usr/bin/chromium ] || apt_missing+=(chromium chromium-driver)
+fc-list :lang=zh 2>/dev/null | grep -q . || apt_missing+=(fonts-wqy-microhei)
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${apt_missing[*]}: run as root, or: sudo apt-get install -y ${apt_missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  apt-get install -y --no-install-recommends "${apt_missing[@]}"
+fi
+# Pinned to the wasm-bindgen crate (=0.2.130); not --locked (its lockfile pins a crate the mirror may lack).
+[ "$(wasm-bindgen --version 2>/dev/null || true)" = "wasm-bindgen 0.2.130" ] \
+  || cargo install wasm-bindgen-cli --version 0.2.130 --no-default-features
 
 step "format"
 cargo fmt --all --check
@@ -26,14 +42,26 @@ cargo clippy --target wasm32-unknown-unknown -p intake-rules -p intake-widget --
 step "tests (native, whole workspace; a throwaway PostgreSQL cluster for the PostgreSQL store)"
 bash scripts/pg-test.sh cargo test --workspace --locked
 
+step "API contract: schemathesis explores /api/v1/openapi.json against a live server (installs it under target/)"
+bash scripts/contract.sh
+
 step "the iXiamen stand-in (oidc-provider) self-test"
 node --test tests/oidc/selftest.mjs
 
-step "wasm32 build of rules and widget (release profile)"
-cargo build --target wasm32-unknown-unknown -p intake-rules -p intake-widget --profile wasm-release --locked
+step "wasm32 build of rules and the widget into www/pkg (npm run build: wasm-bindgen, wasm-opt)"
+cargo build --target wasm32-unknown-unknown -p intake-rules --profile wasm-release --locked
+npm run -s build
+
+step "widget in headless Chromium: wasm-bindgen-test (the image pipeline, in a dedicated worker)"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+[ -x "$CHROMEDRIVER" ] || { echo "chromedriver not found at $CHROMEDRIVER (apt-get install chromium-driver)" >&2; exit 1; }
+WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" cargo test --target wasm32-unknown-unknown -p intake-widget --locked
+
+step "browser end-to-end tests (Chromium, intake serve, platform sandbox, oidc-provider); screenshots in tests/e2e/artifacts/"
+npm run -s e2e
 
 step "benchmarks compile (run them with cargo bench; numbers in BENCHMARKS.md)"
-cargo bench -p intake-rules --no-run --locked
+cargo bench -p intake-rules -p intake --no-run --locked
 
 echo
 echo "all checks passed"

@@ -65,7 +65,8 @@ impl Default for SecurityConfig {
 pub struct ServerConfig {
     /// Address to listen on.
     pub addr: SocketAddr,
-    /// Folder with the standalone page and the built widget, served at `/`.
+    /// Folder with the standalone page and the built widget (`npm run build` writes `pkg/` into it),
+    /// served at `/`; relative to the working directory. Default `www`; `None` serves no pages.
     pub www_dir: Option<PathBuf>,
     /// How long graceful shutdown waits for requests in flight, seconds.
     pub shutdown_grace_secs: u64,
@@ -82,7 +83,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            www_dir: None,
+            www_dir: Some(PathBuf::from("www")),
             shutdown_grace_secs: 10,
             header_read_timeout_secs: 10,
             request_timeout_secs: 180,
@@ -423,6 +424,7 @@ mod tests {
         config.validate().expect("example is valid");
         assert_eq!(config.limits, LimitsConfig::default());
         assert!(!config.features.modification_open);
+        assert_eq!(config.server.www_dir, Some(PathBuf::from("www")), "pages are served from ./www by default");
     }
 
     #[test]

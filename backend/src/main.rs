@@ -145,6 +145,10 @@ async fn serve(path: Option<&Path>, addr: Option<SocketAddr>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    let hint = pages_hint(&config);
+    if !hint.is_empty() {
+        tracing::warn!("{}", hint.trim());
+    }
     let state = app::state(config, store, None);
     match app::serve(state, None, app::shutdown_signal()).await {
         Ok(running) => {
@@ -182,10 +186,7 @@ async fn demo(addr: SocketAddr) -> ExitCode {
     config.platform.base_url = format!("http://{platform_addr}");
     config.identity.issuer = format!("http://{addr}/sandbox/idp");
     config.forwarding.base_delay_ms = 1000;
-    let www = PathBuf::from("www");
-    if www.join("index.html").exists() {
-        config.server.www_dir = Some(www);
-    }
+    let pages_hint = pages_hint(&config);
     if let Err(e) = config.validate() {
         return fail(&e);
     }
@@ -205,6 +206,7 @@ async fn demo(addr: SocketAddr) -> ExitCode {
     let text = format!(
         "\nIntake demo (SANDBOX identity provider and platform, sample people only)\n\n\
          page:            http://{a}/\n\
+         embed demo:      http://{a}/embed-demo.html  (an iXiamen-like host page with the widget embedded)\n\
          sign in:         http://{a}/sandbox/idp/authorize  (the page does this for you)\n\
          API config:      http://{a}/api/v1/config\n\
          platform sandbox http://{platform_addr}/_sandbox/received\n\
@@ -212,11 +214,31 @@ async fn demo(addr: SocketAddr) -> ExitCode {
          With curl, as a sample person (xiamen-holder, elsewhere-holder, new-applicant, rare-name, passport-holder):\n\
          TOKEN=$(curl -s http://{a}/sandbox/idp/token/xiamen-holder | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')\n\
          curl -H \"Authorization: Bearer $TOKEN\" http://{a}/api/v1/archive\n\
-         (see README.md for a complete submission with curl)\n\nCtrl-C stops it.\n"
+         (see README.md for a complete submission with curl)\n{pages_hint}\nCtrl-C stops it.\n"
     );
     let _ = check::emit(&text);
     let _ = running.done.await;
     ExitCode::SUCCESS
+}
+
+/// Empty when the pages and the built widget are in place; otherwise what to do about it.
+fn pages_hint(config: &Config) -> String {
+    let Some(dir) = &config.server.www_dir else { return String::new() };
+    if !dir.join("index.html").is_file() {
+        format!(
+            "\nNOTE: no pages in {}/ (index.html missing): run intake from the repository root, or set \
+             server.www_dir / INTAKE_WWW_DIR.\n",
+            dir.display()
+        )
+    } else if !dir.join("pkg").join("intake_widget.js").is_file() {
+        format!(
+            "\nNOTE: the widget is not built ({}/pkg is missing): run `npm run build` (or start with `npm start`, \
+             which builds it first).\n",
+            dir.display()
+        )
+    } else {
+        String::new()
+    }
 }
 
 async fn outbox(path: Option<&Path>, action: OutboxAction) -> ExitCode {

@@ -45,6 +45,10 @@ async fn identity_requires_a_valid_token() {
     assert_eq!(me["name"], "王bing", "names are shown exactly as registered");
     assert_eq!(me["name_has_pinyin"], true);
     assert_eq!(me["certificate_number_masked"], "350***********1014");
+    // The full identity is the caller's own, for the bundle's read-only block.
+    assert_eq!(me["identity"]["certificate_number"], "350203199306151014");
+    assert_eq!(me["identity"]["certificate_type"], "resident_id");
+    assert_eq!(me["identity"]["mobile"], "13800138004");
 }
 
 #[tokio::test]
@@ -351,6 +355,7 @@ async fn security_headers_cors_and_rate_limits() {
         c.security.cors_origins = vec!["https://www.ixiamen.example".into()];
         c.security.frame_ancestors = vec!["https://www.ixiamen.example".into()];
         c.security.submissions_per_10_min = 1;
+        c.server.www_dir = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../www").into());
     })
     .await;
     let resp = warp::test::request().path("/api/v1/config").reply(&h.app).await;
@@ -361,6 +366,11 @@ async fn security_headers_cors_and_rate_limits() {
     assert!(csp.contains("frame-ancestors 'self' https://www.ixiamen.example"), "{csp}");
     assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{csp}");
     assert!(!headers.contains_key("set-cookie"), "no cookies");
+    assert_eq!(headers["cross-origin-resource-policy"], "same-site", "the API is not readable cross-site without CORS");
+    // Page assets are embedded by host pages on other sites.
+    let resp = warp::test::request().path("/intake-embed.js").reply(&h.app).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cross-origin-resource-policy"], "cross-origin");
 
     // CORS: the configured host page may call the API, another origin may not.
     let preflight = |origin: &'static str| {

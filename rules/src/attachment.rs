@@ -5,7 +5,7 @@
 //! and are kept as they are.
 
 use crate::catalog::Code;
-use crate::decode::{self, DecodeError, DecodeLimits, Sniffed};
+use crate::decode::{self, DecodeError, DecodeLimits, Decoded, Sniffed};
 use crate::jpeg;
 use crate::photo::{decode_problem, human_bytes};
 use crate::report::{Problem, Report};
@@ -64,19 +64,7 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
         Sniffed::Jpeg | Sniffed::Png => {
             let limits = DecodeLimits { max_file_bytes: MAX_BYTES, ..DecodeLimits::DEFAULT };
             match decode::decode(bytes, &limits) {
-                Ok(d) => {
-                    let (w, h) = d.upright_dimensions();
-                    let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
-                    let bytes = jpeg::keep_or_encode(
-                        bytes,
-                        &d,
-                        (ow, oh),
-                        || render_from(&shrink_for(&d.raw, OUTPUT_LONG_SIDE), d.orientation, Rect::full(w, h), ow, oh),
-                        OUTPUT_QUALITY,
-                    );
-                    let output = Attachment { media_type: "image/jpeg", bytes };
-                    AttachmentOutcome { report, output: Some(output) }
-                }
+                Ok(d) => AttachmentOutcome { report, output: Some(encode_picture(bytes, &d)) },
                 Err(e) => {
                     report.push(decode_problem(field, &e, "JPEG, PNG, PDF"));
                     AttachmentOutcome { report, output: None }
@@ -88,6 +76,36 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
             AttachmentOutcome { report, output: None }
         }
     }
+}
+
+/// [`check`] for a picture decoded elsewhere (see [`Decoded::from_pixels`]): `bytes` are
+/// the file as chosen (its size is judged), `decoded` its pixels, possibly downscaled.
+pub fn check_decoded(field: &str, bytes: &[u8], decoded: &Decoded) -> AttachmentOutcome {
+    let mut report = Report::new();
+    if bytes.len() > MAX_BYTES {
+        report.push(Problem::new(
+            field,
+            Code::FileTooLarge,
+            &[("size", &human_bytes(bytes.len())), ("limit", &human_bytes(MAX_BYTES))],
+        ));
+        return AttachmentOutcome { report, output: None };
+    }
+    AttachmentOutcome { report, output: Some(encode_picture(bytes, decoded)) }
+}
+
+/// Upright, long side at most [`OUTPUT_LONG_SIDE`], no metadata.
+fn encode_picture(bytes: &[u8], d: &Decoded) -> Attachment {
+    // Renders work in the pixels' coordinates; the output has the file's size (capped).
+    let (pw, ph) = d.upright_dimensions();
+    let (w, h) = d.source_dimensions();
+    let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
+    let render = || render_from(&shrink_for(&d.raw, OUTPUT_LONG_SIDE), d.orientation, Rect::full(pw, ph), ow, oh);
+    let bytes = if d.is_file_pixels() {
+        jpeg::keep_or_encode(bytes, d, (ow, oh), render, OUTPUT_QUALITY)
+    } else {
+        jpeg::encode(&render(), OUTPUT_QUALITY)
+    };
+    Attachment { media_type: "image/jpeg", bytes }
 }
 
 /// A PDF must start with the signature, end with `%%EOF` and carry no

@@ -65,6 +65,12 @@ catalog! {
     FilePdfInvalid = "file.pdf_invalid", Error,
         zh: "PDF 文件不完整或已损坏。", en: "The PDF is incomplete or damaged.",
         hint_zh: "请重新导出 PDF 后上传。", hint_en: "Export the PDF again and upload it.";
+    FileHeicUnsupported = "file.heic_unsupported", Error,
+        zh: "此浏览器无法读取 HEIC/HEIF 格式的照片。", en: "This browser cannot read HEIC/HEIF photos.",
+        hint_zh: "请改用 JPEG：苹果手机可在“设置 → 相机 → 格式”中选择“兼容性最佳”后重新拍摄，或在“照片”中选中照片，点“共享”→“存储到文件”前在“选项”里选择“最兼容”（JPEG）后再上传。", hint_en: "Use a JPEG instead: on an iPhone choose Settings → Camera → Formats → Most Compatible and take the picture again, or share the photo from Photos with Options → Most Compatible (JPEG) and upload that file.";
+    FileProcessingFailed = "file.processing_failed", Error,
+        zh: "浏览器处理图片时出错，未能完成检查。", en: "The browser failed while processing the picture; the check did not finish.",
+        hint_zh: "请重新选择文件；如仍失败，请刷新页面或换用其他浏览器。", hint_en: "Choose the file again; if it still fails, reload the page or use another browser.";
     FileTooMany = "file.too_many", Error,
         zh: "{field} 最多上传 {max} 个文件，实际 {count} 个。", en: "At most {max} files may be uploaded for {field}; got {count}.",
         hint_zh: "请删除多余的文件。", hint_en: "Remove the extra files.";
@@ -282,6 +288,10 @@ catalog! {
     ServerUnavailable = "server.unavailable", Error,
         zh: "服务暂时不可用。", en: "The service is temporarily unavailable.",
         hint_zh: "您的数据未丢失，请稍后重试。", hint_en: "Nothing was lost; try again later.";
+    /// The browser could not reach the server (widget only).
+    NetworkUnavailable = "network.unavailable", Error,
+        zh: "网络连接中断，无法连接服务器。", en: "The network connection was lost; the server cannot be reached.",
+        hint_zh: "请检查网络后点击“重试”；同一份材料不会被重复提交。", hint_en: "Check the connection and press Retry; the same bundle is never submitted twice.";
 }
 
 impl Code {

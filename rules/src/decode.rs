@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use image::metadata::Orientation;
+pub use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// What the first bytes of a file say it is.
@@ -136,18 +136,48 @@ pub enum DecodeError {
     Corrupt,
 }
 
-/// A decoded picture: the pixels as stored, plus what is needed to see them upright.
+/// What a file's header says, read without decoding its pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The container format.
+    pub format: Sniffed,
+    /// Stored width (before the EXIF orientation).
+    pub width: u32,
+    /// Stored height (before the EXIF orientation).
+    pub height: u32,
+    /// The EXIF orientation the file declares.
+    pub orientation: Orientation,
+    /// Metadata the file carries.
+    pub metadata: Metadata,
+}
+
+impl Header {
+    /// Width and height as seen upright.
+    pub fn upright_dimensions(&self) -> (u32, u32) {
+        if transposes(self.orientation) { (self.height, self.width) } else { (self.width, self.height) }
+    }
+}
+
+/// A decoded picture: the pixels, plus what is needed to see them upright, plus
+/// the facts of the file they came from.
+///
+/// [`decode`] gives the file's own pixels (`raw` has the header's size, `orientation`
+/// is the declared one). [`Decoded::from_pixels`] wraps pixels decoded elsewhere (the
+/// browser's decoder in the widget's worker), possibly downscaled and already upright:
+/// checks judge sizes and container facts by [`Decoded::header`], and render from `raw`.
 #[derive(Debug, Clone)]
 pub struct Decoded {
     /// The container format.
     pub format: Sniffed,
-    /// The pixels as stored in the file (not yet oriented), 8-bit RGB; transparency is
-    /// composited on white.
+    /// The pixels (as stored in the file unless built by [`Decoded::from_pixels`]), 8-bit
+    /// RGB; transparency is composited on white.
     pub raw: RgbImage,
     /// The EXIF orientation to apply to `raw` to see the picture upright.
     pub orientation: Orientation,
     /// Metadata the file carries (EXIF, GPS, ICC, XMP), for the report.
     pub metadata: Metadata,
+    /// The file's header: its full size and declared orientation.
+    pub header: Header,
 }
 
 /// Metadata found in a file. Outputs never carry any of it.
@@ -169,10 +199,55 @@ impl Metadata {
 }
 
 impl Decoded {
-    /// Width and height as seen upright.
+    /// Wraps pixels decoded outside the rules (e.g. by the browser) with the facts of the
+    /// file's header. `raw` may be a downscaled copy; `upright` says whether the decoder
+    /// already applied the EXIF orientation (then `raw` is upright, otherwise it is in
+    /// the stored orientation). Size judgements use `header`, renders use `raw`.
+    ///
+    /// `raw` should be at least as large as what the checks render from it (photo: the
+    /// profile's pixels within the crop, ~1000 px long side is plenty; documents and
+    /// attachments: their output size, `fit_within(header size, OUTPUT_LONG_SIDE)`): a
+    /// smaller `raw` is enlarged by those renders. The widget's worker decodes to these sizes.
+    pub fn from_pixels(header: Header, raw: RgbImage, upright: bool) -> Decoded {
+        let orientation = if upright { Orientation::NoTransforms } else { header.orientation };
+        Decoded { format: header.format, raw, orientation, metadata: header.metadata, header }
+    }
+
+    /// Wraps RGBA pixels (as `ImageData` gives them) composited on white, like [`decode`] does.
+    /// None when `rgba` does not hold `width`×`height` pixels.
+    pub fn from_rgba(header: Header, rgba: &[u8], width: u32, height: u32, upright: bool) -> Option<Decoded> {
+        let n = usize::try_from(u64::from(width) * u64::from(height)).ok()?;
+        if rgba.len() != n.checked_mul(4)? {
+            return None;
+        }
+        let mut rgb = Vec::with_capacity(n * 3);
+        for p in rgba.chunks_exact(4) {
+            if p[3] == 255 {
+                rgb.extend_from_slice(&p[..3]);
+            } else {
+                let a = u16::from(p[3]);
+                rgb.extend(p[..3].iter().map(|c| composite_on_white(*c, a)));
+            }
+        }
+        let raw = RgbImage::from_raw(width, height, rgb)?;
+        Some(Decoded::from_pixels(header, raw, upright))
+    }
+
+    /// Width and height of `raw` as seen upright: the coordinates renders work in.
     pub fn upright_dimensions(&self) -> (u32, u32) {
         let (w, h) = self.raw.dimensions();
         if transposes(self.orientation) { (h, w) } else { (w, h) }
+    }
+
+    /// Width and height of the file as seen upright: what size rules judge.
+    pub fn source_dimensions(&self) -> (u32, u32) {
+        self.header.upright_dimensions()
+    }
+
+    /// True when `raw` is the file's own pixels at full size in the stored orientation (so
+    /// the file's bytes may be kept as they are when nothing else needs changing).
+    pub fn is_file_pixels(&self) -> bool {
+        self.raw.dimensions() == (self.header.width, self.header.height) && self.orientation == self.header.orientation
     }
 }
 
@@ -190,6 +265,43 @@ pub fn probe(bytes: &[u8]) -> Result<(Sniffed, u32, u32), DecodeError> {
     let decoder = reader(bytes, sniffed, &DecodeLimits::DEFAULT)?.into_decoder().map_err(|_| DecodeError::Corrupt)?;
     let (w, h) = decoder.dimensions();
     Ok((sniffed, w, h))
+}
+
+/// Everything [`decode`] checks before it decodes pixels, and the header facts
+/// (format, size, orientation, metadata), without allocating the picture: what a
+/// caller that decodes the pixels elsewhere must ask first. Refuses exactly what
+/// [`decode`] refuses by header (empty, too large, unsupported, dimension bombs,
+/// implausibly small, truncated JPEG).
+pub fn inspect(bytes: &[u8], limits: &DecodeLimits) -> Result<Header, DecodeError> {
+    open(bytes, limits).map(|(_, header)| header)
+}
+
+fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDecoder + 'a>, Header), DecodeError> {
+    let sniffed = precheck(bytes, limits)?;
+    let mut decoder: Box<dyn ImageDecoder + 'a> = match reader(bytes, sniffed, limits)?.into_decoder() {
+        Ok(d) => Box::new(d),
+        Err(image::ImageError::Limits(_)) => return Err(over_limit(bytes, limits)),
+        Err(_) => return Err(DecodeError::Corrupt),
+    };
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Corrupt);
+    }
+    if width > limits.max_side
+        || height > limits.max_side
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+        || decoder.total_bytes() > limits.max_alloc
+    {
+        return Err(DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side });
+    }
+    if !plausible_size(bytes, sniffed, width, height) {
+        return Err(DecodeError::Corrupt);
+    }
+    let exif = decoder.exif_metadata().ok().flatten();
+    let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
+    let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
+    let metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
+    Ok((decoder, Header { format: sniffed, width, height, orientation, metadata }))
 }
 
 fn precheck(bytes: &[u8], limits: &DecodeLimits) -> Result<Sniffed, DecodeError> {
@@ -248,35 +360,13 @@ fn reader<'a>(
 
 /// Decodes a JPEG or PNG within `limits`.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeError> {
-    let sniffed = precheck(bytes, limits)?;
-    let mut decoder = match reader(bytes, sniffed, limits)?.into_decoder() {
-        Ok(d) => d,
-        Err(image::ImageError::Limits(_)) => return Err(over_limit(bytes, limits)),
-        Err(_) => return Err(DecodeError::Corrupt),
-    };
-    let (width, height) = decoder.dimensions();
-    if width == 0 || height == 0 {
-        return Err(DecodeError::Corrupt);
-    }
-    if width > limits.max_side
-        || height > limits.max_side
-        || u64::from(width) * u64::from(height) > limits.max_pixels
-        || decoder.total_bytes() > limits.max_alloc
-    {
-        return Err(DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side });
-    }
-    if !plausible_size(bytes, sniffed, width, height) {
-        return Err(DecodeError::Corrupt);
-    }
-    let exif = decoder.exif_metadata().ok().flatten();
-    let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
-    let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
-    let metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
+    let (decoder, header) = open(bytes, limits)?;
+    let (width, height) = (header.width, header.height);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
         image::ImageError::Limits(_) => DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side },
         _ => DecodeError::Corrupt,
     })?;
-    Ok(Decoded { format: sniffed, raw: to_rgb(image), orientation, metadata })
+    Ok(Decoded::from_pixels(header, to_rgb(image), false))
 }
 
 /// Deflate cannot compress better than about 1032:1.
@@ -326,14 +416,19 @@ fn to_rgb(image: DynamicImage) -> RgbImage {
             for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
                 let a = u16::from(src[3]);
                 for c in 0..3 {
-                    let v = (u16::from(src[c]) * a + 255 * (255 - a) + 127) / 255;
-                    dst[c] = u8::try_from(v).unwrap_or(u8::MAX);
+                    dst[c] = composite_on_white(src[c], a);
                 }
             }
             out
         }
         other => other.into_rgb8(),
     }
+}
+
+/// One channel with alpha `a` (0–255) composited on white.
+fn composite_on_white(c: u8, a: u16) -> u8 {
+    let v = (u16::from(c) * a + 255 * (255 - a) + 127) / 255;
+    u8::try_from(v).unwrap_or(u8::MAX)
 }
 
 /// True when a raw EXIF block (TIFF header onwards, as `image` returns it) has a

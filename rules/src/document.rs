@@ -10,7 +10,7 @@
 use image::RgbImage;
 
 use crate::catalog::Code;
-use crate::decode::{self, DecodeLimits};
+use crate::decode::{self, DecodeLimits, Decoded};
 use crate::jpeg;
 use crate::photo::decode_problem;
 use crate::pixels::{edge_sharpness, hamming, largest_interior_blob, luma, luma_plane, phash};
@@ -109,16 +109,22 @@ pub struct DocumentOutcome {
 
 /// Checks one document picture and re-encodes it.
 pub fn check(kind: DocumentKind, bytes: &[u8]) -> DocumentOutcome {
+    match decode::decode(bytes, &DecodeLimits::DEFAULT) {
+        Ok(decoded) => check_decoded(kind, bytes, &decoded),
+        Err(e) => DocumentOutcome {
+            report: std::iter::once(decode_problem(kind.field(), &e, "JPEG, PNG")).collect(),
+            output: None,
+        },
+    }
+}
+
+/// [`check`] on a decoded picture: `bytes` are the file as chosen, `decoded` its pixels,
+/// from [`decode::decode`] or [`Decoded::from_pixels`] (possibly downscaled: sizes are
+/// judged on the file's header, content on the pixels).
+pub fn check_decoded(kind: DocumentKind, bytes: &[u8], decoded: &Decoded) -> DocumentOutcome {
     let field = kind.field();
     let mut report = Report::new();
-    let decoded = match decode::decode(bytes, &DecodeLimits::DEFAULT) {
-        Ok(d) => d,
-        Err(e) => {
-            report.push(decode_problem(field, &e, "JPEG, PNG"));
-            return DocumentOutcome { report, output: None };
-        }
-    };
-    let (w, h) = decoded.upright_dimensions();
+    let (w, h) = decoded.source_dimensions();
     let (long, short) = (w.max(h), w.min(h));
     if long < MIN_LONG_SIDE || short < MIN_SHORT_SIDE {
         report.push(Problem::new(
@@ -132,25 +138,28 @@ pub fn check(kind: DocumentKind, bytes: &[u8]) -> DocumentOutcome {
         report.push(Problem::new(field, Code::DocumentAspectUnusual, &[("actual", &format!("{aspect:.2}"))]));
     }
     // One pass over the full resolution; the working copy and the output are rendered from it.
+    // Renders work in the coordinates of the pixels at hand.
+    let (pw, ph) = decoded.upright_dimensions();
     let mid = shrink_for(&decoded.raw, OUTPUT_LONG_SIDE);
-    let (ww, wh) = fit_within(w, h, WORK_LONG_SIDE);
-    let work = render_from(&mid, decoded.orientation, Rect::full(w, h), ww, wh);
+    let (ww, wh) = fit_within(pw, ph, WORK_LONG_SIDE);
+    let work = render_from(&mid, decoded.orientation, Rect::full(pw, ph), ww, wh);
     report.extend(content_problems(field, &work));
 
+    // The output has the file's size (capped), whatever the pixels at hand: callers decode
+    // to at least this size (the widget's worker does), so nothing is enlarged in practice.
     let (ow, oh) = fit_within(w, h, OUTPUT_LONG_SIDE);
-    let jpeg = jpeg::keep_or_encode(
-        bytes,
-        &decoded,
-        (ow, oh),
-        || {
-            if (ow, oh) == (ww, wh) {
-                work.clone()
-            } else {
-                render_from(&mid, decoded.orientation, Rect::full(w, h), ow, oh)
-            }
-        },
-        OUTPUT_QUALITY,
-    );
+    let render_output = || {
+        if (ow, oh) == (ww, wh) {
+            work.clone()
+        } else {
+            render_from(&mid, decoded.orientation, Rect::full(pw, ph), ow, oh)
+        }
+    };
+    let jpeg = if decoded.is_file_pixels() {
+        jpeg::keep_or_encode(bytes, decoded, (ow, oh), render_output, OUTPUT_QUALITY)
+    } else {
+        jpeg::encode(&render_output(), OUTPUT_QUALITY)
+    };
     let output =
         ProcessedDocument { kind, jpeg, width: ow, height: oh, phash: phash(&work), emblem_score: emblem_score(&work) };
     DocumentOutcome { report, output: Some(output) }

@@ -140,7 +140,17 @@ pub fn check(bytes: &[u8], profile: &PhotoProfile) -> Report {
 
 /// Checks, and when every error is fixable, produces the fixed JPEG and checks it again.
 pub fn fix(bytes: &[u8], profile: &PhotoProfile) -> FixOutcome {
-    let analysis = analyze(bytes, profile);
+    finish_fix(analyze(bytes, profile), profile)
+}
+
+/// [`fix`] on pixels decoded elsewhere (see [`Decoded::from_pixels`]); `bytes` are the
+/// file as chosen (its byte size is judged). The output is checked with [`check`], the
+/// rules' own decoder, exactly as the server will check it.
+pub fn fix_decoded(bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) -> FixOutcome {
+    finish_fix(analyze_decoded(bytes, decoded, profile), profile)
+}
+
+fn finish_fix(analysis: PhotoAnalysis, profile: &PhotoProfile) -> FixOutcome {
     let output = if analysis.fixable {
         analysis.rendered.as_ref().and_then(|img| {
             let encoded = jpeg::encode_within(img, profile.min_bytes, profile.max_bytes)?;
@@ -198,23 +208,29 @@ pub fn human_bytes(n: usize) -> String {
 
 /// The full analysis behind [`check`] and [`fix`].
 pub fn analyze(bytes: &[u8], profile: &PhotoProfile) -> PhotoAnalysis {
+    match decode::decode(bytes, &DecodeLimits::DEFAULT) {
+        Ok(decoded) => analyze_decoded(bytes, &decoded, profile),
+        Err(e) => PhotoAnalysis {
+            report: std::iter::once(decode_problem(FIELD, &e, "JPEG, PNG")).collect(),
+            format: decode::sniff(bytes),
+            dimensions: None,
+            crop: None,
+            rendered: None,
+            fixable: false,
+        },
+    }
+}
+
+/// [`analyze`] on a decoded picture: `bytes` are the file as chosen (its byte size is
+/// judged), `decoded` its pixels, from [`decode::decode`] or [`Decoded::from_pixels`]
+/// (possibly downscaled: sizes are judged on the file's header, geometry and content on
+/// the pixels).
+pub fn analyze_decoded(bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) -> PhotoAnalysis {
     let mut report = Report::new();
-    let decoded = match decode::decode(bytes, &DecodeLimits::DEFAULT) {
-        Ok(d) => d,
-        Err(e) => {
-            report.push(decode_problem(FIELD, &e, "JPEG, PNG"));
-            return PhotoAnalysis {
-                report,
-                format: decode::sniff(bytes),
-                dimensions: None,
-                crop: None,
-                rendered: None,
-                fixable: false,
-            };
-        }
-    };
-    let (w, h) = decoded.upright_dimensions();
-    container_problems(&mut report, bytes, &decoded, profile);
+    // Sizes are the file's; renders work in the coordinates of the pixels at hand.
+    let (w, h) = decoded.source_dimensions();
+    let (pw, ph) = decoded.upright_dimensions();
+    container_problems(&mut report, bytes, decoded, profile);
 
     // Never enlarge: a photo under the minimum is refused, and its content is
     // judged at its own size so every other problem is still reported.
@@ -231,13 +247,13 @@ pub fn analyze(bytes: &[u8], profile: &PhotoProfile) -> PhotoAnalysis {
     // One pass over the full resolution: a box shrink to about MID_LONG_SIDE,
     // from which the working copy and (usually) the crop are rendered.
     let mid = shrink_for(&decoded.raw, MID_LONG_SIDE);
-    let (ww, wh) = fit_within(w, h, WORK_LONG_SIDE);
-    let work = render_from(&mid, decoded.orientation, Rect::full(w, h), ww, wh);
+    let (ww, wh) = fit_within(pw, ph, WORK_LONG_SIDE);
+    let work = render_from(&mid, decoded.orientation, Rect::full(pw, ph), ww, wh);
     let bg = background_stats(&work);
     let uniform = background_uniform(&bg);
     let geometry = if uniform { find_head(&work, &bg) } else { None };
 
-    let crop = crop_rect(geometry, (ww, wh), (w, h), profile);
+    let crop = crop_rect(geometry, (ww, wh), (pw, ph), profile);
     let (rw, rh) = if too_small { (ww, wh) } else { (profile.target_width, profile.target_height) };
     let rendered = if too_small {
         work
@@ -274,11 +290,14 @@ pub fn analyze(bytes: &[u8], profile: &PhotoProfile) -> PhotoAnalysis {
     unfixable |= content.iter().any(Problem::is_error);
     report.extend(content);
 
+    // The crop in the file's upright pixels.
+    let (sx, sy) = (w as f32 / pw as f32, h as f32 / ph as f32);
+    let crop_in_file = Rect { x: crop.x * sx, y: crop.y * sy, w: crop.w * sx, h: crop.h * sy };
     PhotoAnalysis {
         report,
         format: decoded.format,
         dimensions: Some((w, h)),
-        crop: Some(crop),
+        crop: Some(crop_in_file),
         fixable: !unfixable,
         rendered: (!too_small).then_some(rendered),
     }
@@ -286,7 +305,7 @@ pub fn analyze(bytes: &[u8], profile: &PhotoProfile) -> PhotoAnalysis {
 
 /// Format, pixel count, aspect, bytes, orientation and metadata of the file as given: all fixable.
 fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) {
-    let (w, h) = decoded.upright_dimensions();
+    let (w, h) = decoded.source_dimensions();
     if decoded.format != Sniffed::Jpeg {
         report.push(Problem::new(FIELD, Code::PhotoNotJpeg, &[("detected", &decoded.format.name())]).fixable(true));
     }
@@ -338,7 +357,7 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
             .fixable(true),
         );
     }
-    let orientation = decoded.orientation.to_exif();
+    let orientation = decoded.header.orientation.to_exif();
     if orientation != 1 {
         report.push(Problem::new(FIELD, Code::PhotoExifRotated, &[("orientation", &orientation)]).fixable(true));
     }

@@ -10,6 +10,7 @@ use crate::catalog::Code;
 
 /// Whether a problem blocks the upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Blocks the upload until it is fixed.
@@ -30,6 +31,7 @@ impl Severity {
 
 /// A text in both languages the product speaks; zh-CN first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Text {
     /// Simplified Chinese (zh-CN), the default language.
     pub zh: String,
@@ -39,10 +41,12 @@ pub struct Text {
 
 /// One problem found by a check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// Which field or upload part the problem belongs to (`photo`, `id_front`, `unit.uscc`, …).
     pub field: String,
-    /// The stable `area.problem` code.
+    /// The stable `area.problem` code (`docs/codes.md` lists every one).
+    #[cfg_attr(feature = "openapi", schema(schema_with = code_schema))]
     pub code: Code,
     /// Error blocks, warning informs.
     pub severity: Severity,
@@ -95,6 +99,17 @@ impl fmt::Display for Problem {
             self.message.en
         )
     }
+}
+
+/// The OpenAPI schema of a problem code: a string, one of the catalog's codes.
+#[cfg(feature = "openapi")]
+fn code_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+        .examples([Code::PhotoBackgroundNotUniform.as_str()])
+        .build()
 }
 
 /// Replaces `{name}` placeholders; unknown placeholders stay visible so a

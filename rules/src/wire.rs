@@ -8,6 +8,7 @@ use crate::report::Problem;
 /// The one error shape of the HTTP API and of `intake check --json`:
 /// `{"errors":[{"field","code","severity","fixable","message":{"zh","en"},"hint":{"zh","en"}}]}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     /// Every problem found.
     pub errors: Vec<Problem>,
@@ -15,6 +16,7 @@ pub struct ErrorEnvelope {
 
 /// Where a submission is (rules.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubmissionStatus {
     /// Durably stored, waiting to be forwarded.
@@ -41,12 +43,14 @@ impl SubmissionStatus {
 
 /// The answer to an accepted submission (201).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     /// Submission number.
     pub id: String,
     /// Current status.
     pub status: SubmissionStatus,
     /// RFC 3339 time it was durably stored.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub received_at: String,
 }
 

@@ -9,6 +9,8 @@
 // --port N        port to listen on; 0 (the default) picks any free port.
 // --redirect URI  extra redirect URI accepted for both clients (repeatable).
 //                 OIDC_REDIRECT_URIS (whitespace- or comma-separated) adds more.
+//                 The origins of the redirect URIs may call the token endpoint from a
+//                 browser (CORS), as a page signing in with PKCE does.
 //                 http://127.0.0.1:8080/callback and http://127.0.0.1/callback
 //                 are always accepted.
 // OIDC_ID_TOKEN_TTL  ID token lifetime in seconds (default 600).
@@ -118,6 +120,11 @@ const configuration = {
   },
   features: {
     devInteractions: { enabled: true },
+  },
+  // Browsers exchange the code from the page itself (public client): allow CORS from the origins
+  // of the client's registered redirect URIs, and from no other origin.
+  clientBasedCORS(ctx, origin, client) {
+    return client.redirectUris.some((uri) => new URL(uri).origin === origin);
   },
   pkce: {
     methods: ['S256'],

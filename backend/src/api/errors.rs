@@ -85,8 +85,6 @@ pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
         return Ok(e.response());
     } else if err.is_not_found() {
         ApiError::new(StatusCode::NOT_FOUND, "request", Code::RequestNotFound, &[])
-    } else if err.find::<reject::MethodNotAllowed>().is_some() {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "request", Code::RequestMethodNotAllowed, &[])
     } else if err.find::<reject::PayloadTooLarge>().is_some() {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request", Code::RequestTooLarge, &[("limit", &"-")])
     } else if err.find::<reject::UnsupportedMediaType>().is_some() {
@@ -101,6 +99,11 @@ pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
         ApiError::malformed(&q.to_string())
     } else if let Some(b) = err.find::<warp::filters::body::BodyDeserializeError>() {
         ApiError::malformed(&b.to_string())
+    } else if err.find::<reject::MethodNotAllowed>().is_some() {
+        // After the rest: `find` searches every route's rejection, and a route whose path and
+        // method matched (say POST with an unreadable header) must not be reported as a 405
+        // because another route on the same path wanted GET.
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "request", Code::RequestMethodNotAllowed, &[])
     } else {
         tracing::error!(rejection = ?err, "unhandled rejection");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server", Code::ServerInternal, &[])

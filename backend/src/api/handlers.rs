@@ -82,6 +82,9 @@ pub fn me(caller: &Caller) -> Response {
         "certificate_number_masked": mask(&id.certificate_number),
         "mobile_masked": id.mobile.as_deref().map(mask),
         "name_has_pinyin": intake_rules::form::has_pinyin(&id.name),
+        // The caller's own identity in full: the widget copies it into the
+        // bundle's read-only identity block and validates against it.
+        "identity": id,
     }))
     .into_response()
 }

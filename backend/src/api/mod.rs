@@ -6,6 +6,7 @@
 pub mod errors;
 pub mod handlers;
 pub mod limits;
+pub mod openapi;
 pub mod submissions;
 
 use std::collections::HashMap;
@@ -185,7 +186,11 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
         .and(submissions::upload(state))
         .and_then(submissions::amend);
 
+    let openapi = warp::path!("api" / "v1" / "openapi.json").and(warp::get()).map(openapi::serve);
+
     let api = healthz
+        .or(openapi)
+        .unify()
         .or(readyz)
         .unify()
         .or(metrics)
@@ -248,15 +253,14 @@ pub fn security_headers(state: &AppState) -> warp::http::HeaderMap {
     let issuer_origin = origin_of(state.verifier.issuer());
     let csp = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' blob: data:; connect-src 'self' {issuer_origin}; object-src 'none'; base-uri 'none'; \
-         form-action 'self' {issuer_origin}; frame-ancestors {}",
+         img-src 'self' blob: data:; worker-src 'self'; connect-src 'self' {issuer_origin}; object-src 'none'; \
+         base-uri 'none'; form-action 'self' {issuer_origin}; frame-ancestors {}",
         ancestors.join(" ")
     );
     for (name, value) in [
         ("x-content-type-options", "nosniff".to_owned()),
         ("referrer-policy", "no-referrer".to_owned()),
         ("content-security-policy", csp),
-        ("cross-origin-resource-policy", "same-site".to_owned()),
     ] {
         if let Ok(v) = value.parse() {
             headers.insert(name, v);
@@ -292,5 +296,18 @@ pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
             .max_age(600);
         served.with(cors).map(warp::reply::Reply::into_response).boxed()
     };
-    served.with(warp::reply::with::headers(headers)).map(warp::reply::Reply::into_response).boxed()
+    // The page assets (embed script, widget module, worker) are loaded by host pages on other
+    // sites (the iXiamen page): they may be read cross-origin; everything else only same-site.
+    warp::path::full()
+        .and(served.with(warp::reply::with::headers(headers)).map(warp::reply::Reply::into_response))
+        .map(|path: warp::path::FullPath, mut resp: Response| {
+            let p = path.as_str();
+            let private = ["/api/", "/sandbox/", "/bench/"].iter().any(|prefix| p.starts_with(prefix))
+                || matches!(p, "/metrics" | "/healthz" | "/readyz");
+            let public_asset = !private;
+            let policy = if public_asset { "cross-origin" } else { "same-site" };
+            resp.headers_mut().insert("cross-origin-resource-policy", warp::http::HeaderValue::from_static(policy));
+            resp
+        })
+        .boxed()
 }

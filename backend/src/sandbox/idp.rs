@@ -220,7 +220,20 @@ impl SandboxIdp {
                 None => warp::reply::with_status("unknown sample person", StatusCode::NOT_FOUND).into_response(),
             }
         });
-        discovery.or(jwks).unify().or(authorize).unify().or(token).unify().or(by_person).unify().boxed()
+        // Pages on another origin of this machine (e.g. `localhost` instead of `127.0.0.1`) exchange
+        // their code from the browser; the sandbox answers them like a public-client issuer does.
+        discovery
+            .or(jwks)
+            .unify()
+            .or(authorize)
+            .unify()
+            .or(token)
+            .unify()
+            .or(by_person)
+            .unify()
+            .with(warp::reply::with::header("access-control-allow-origin", "*"))
+            .map(Reply::into_response)
+            .boxed()
     }
 
     fn authorize(&self, q: &AuthorizeQuery) -> Response {

@@ -16,13 +16,16 @@ use crate::report::{Problem, Report};
 
 /// The `bundle` part of a submission exactly as the client sent it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RawBundle {
     /// The iXiamen identity as shown read-only; must equal the token's.
     pub identity: RawIdentity,
     /// `male` or `female`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<GenderChoice>))]
     pub gender: Option<String>,
     /// `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub birth_date: Option<String>,
     /// The employing unit.
     pub unit: RawUnit,
@@ -40,6 +43,7 @@ pub struct RawBundle {
 
 /// Identity fields (FAQ 4: iXiamen's registration prevails).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RawIdentity {
     /// Name, possibly with pinyin for a rare character.
@@ -54,6 +58,7 @@ pub struct RawIdentity {
 
 /// The unit the person works for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RawUnit {
     /// Unit name.
@@ -61,15 +66,18 @@ pub struct RawUnit {
     /// Unified social credit code.
     pub uscc: Option<String>,
     /// `organ`, `enterprise`, `institution`, `social_organization` or `other`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<UnitType>))]
     #[serde(rename = "type")]
     pub kind: Option<String>,
 }
 
 /// Post status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RawPost {
     /// `on_post` or `off_post`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<PostStatus>))]
     pub status: Option<String>,
     /// Position title.
     pub position: Option<String>,
@@ -77,27 +85,33 @@ pub struct RawPost {
 
 /// Qualification.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RawQualification {
     /// Holds the original accounting certificate.
     pub holds_certificate: Option<bool>,
     /// `xiamen` or `elsewhere`, when a certificate is held.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CertificateOrigin>))]
     pub certificate_origin: Option<String>,
     /// `none`, `junior`, `intermediate`, `senior` or `professor`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Title>))]
     pub title: Option<String>,
 }
 
 /// Education.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RawEducation {
     /// See [`EducationLevel`].
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<EducationLevel>))]
     pub level: Option<String>,
     /// School.
     pub school: Option<String>,
     /// Major.
     pub major: Option<String>,
     /// `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub graduation_date: Option<String>,
 }
 
@@ -107,6 +121,7 @@ macro_rules! choice {
     ($(#[$doc:meta])* $name:ident { $( $variant:ident = $wire:literal, $zh:literal, $en:literal; )* }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $( #[doc = $en] #[serde(rename = $wire)] $variant, )* }
         impl $name {
             /// Every choice, in display order.

@@ -58,6 +58,16 @@ impl CertificateType {
         }
     }
 
+    /// The name shown to people, zh-CN and English.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            CertificateType::ResidentId => ("居民身份证", "Resident ID card"),
+            CertificateType::ResidencePermit => ("港澳台居民居住证", "Hong Kong, Macao and Taiwan residence permit"),
+            CertificateType::ForeignPermanentResident => ("外国人永久居留身份证", "Foreign permanent resident ID card"),
+            CertificateType::Passport => ("护照", "Passport"),
+        }
+    }
+
     /// Parses the identifier returned by [`CertificateType::as_str`]
     /// (surrounding whitespace and ASCII case are ignored).
     pub fn parse(s: &str) -> Option<Self> {

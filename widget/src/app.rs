@@ -1,0 +1,901 @@
+//! The Yew components: one `App` with a reducer (state.rs) and one view
+//! function per step. Every control follows the DOM conventions in
+//! ARCHITECTURE.md (`data-step`, `data-action`, `name` = bundle path,
+//! `data-part`), which the browser tests select by.
+
+use std::rc::Rc;
+
+use intake_rules::form::{CertificateOrigin, EducationLevel, GenderChoice, PostStatus, Title, UnitType};
+use intake_rules::profile::PhotoProfile;
+use intake_rules::report::{Problem, Severity};
+use intake_rules::submission::{Part, Requirement};
+use intake_rules::wire::SubmissionStatus;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::api::Api;
+use crate::i18n::Lang;
+use crate::imaging::{ImageResult, Imaging};
+use crate::profile_summary;
+use crate::state::{Action, Load, PartState, Session, Slot, State, Step, Upload, get_field};
+
+/// What the host handed over at mount time.
+#[derive(Debug)]
+pub struct Env {
+    /// The API client.
+    pub api: Api,
+    /// The image worker.
+    pub imaging: Imaging,
+    /// The starting language.
+    pub lang: Lang,
+}
+
+/// Props of [`App`].
+#[derive(Properties, Clone, Debug)]
+pub struct AppProps {
+    /// The environment.
+    pub env: Rc<Env>,
+}
+
+impl PartialEq for AppProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.env, &other.env)
+    }
+}
+
+type Dispatch = UseReducerDispatcher<State>;
+
+/// The whole widget.
+#[component]
+pub fn App(props: &AppProps) -> Html {
+    let env = Rc::clone(&props.env);
+    let state = use_reducer(|| State::new(env.lang));
+    let dispatch = state.dispatcher();
+
+    // Load (and reload) the session.
+    {
+        let env = Rc::clone(&env);
+        let dispatch = dispatch.clone();
+        let loading = matches!(state.load, Load::Loading);
+        use_effect_with(loading, move |loading| {
+            if *loading {
+                spawn_local(async move {
+                    match env.api.session(crate::today()).await {
+                        Ok(s) => dispatch.dispatch(Action::Loaded(Rc::new(s))),
+                        Err(e) => dispatch.dispatch(Action::LoadFailed(e.failure())),
+                    }
+                });
+            }
+        });
+    }
+
+    // Follow the receipt's status until it settles (bounded).
+    {
+        let env = Rc::clone(&env);
+        let dispatch = dispatch.clone();
+        let watch = state
+            .receipt
+            .as_ref()
+            .filter(|r| !matches!(r.status, SubmissionStatus::Accepted | SubmissionStatus::NeedsAttention))
+            .map(|r| r.id.clone());
+        use_effect_with(watch, move |watch| {
+            let alive = Rc::new(std::cell::Cell::new(true));
+            if let Some(id) = watch.clone() {
+                let alive = Rc::clone(&alive);
+                spawn_local(async move {
+                    for _ in 0..200 {
+                        crate::sleep_ms(2_000).await;
+                        if !alive.get() {
+                            return;
+                        }
+                        if let Ok(v) = env.api.status(&id).await {
+                            let settled =
+                                matches!(v.status, SubmissionStatus::Accepted | SubmissionStatus::NeedsAttention);
+                            dispatch.dispatch(Action::Status(v));
+                            if settled {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            move || alive.set(false)
+        });
+    }
+
+    // Move focus to the new step's heading (keyboard and screen-reader users land on it).
+    let heading = use_node_ref();
+    let first = use_mut_ref(|| true);
+    {
+        let heading = heading.clone();
+        use_effect_with(state.step, move |_| {
+            if !std::mem::replace(&mut *first.borrow_mut(), false)
+                && let Some(h) = heading.cast::<web_sys::HtmlElement>()
+            {
+                let _ = h.focus();
+            }
+        });
+    }
+
+    let l = state.lang;
+    let body = match &state.load {
+        Load::Loading => html! { <p class="ix-loading" role="status">{ l.pick("正在加载…", "Loading…") }</p> },
+        Load::Failed(f) => {
+            let reload = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |_| dispatch.dispatch(Action::Reload))
+            };
+            html! {
+                <section class="ix-step" data-step="error" aria-labelledby="ix-error-title">
+                    <h2 id="ix-error-title">{ l.pick("无法加载", "Could not load") }</h2>
+                    { problem_list(l, &f.problems, "load") }
+                    <div class="ix-nav">
+                        <button type="button" class="ix-primary" data-action="retry" onclick={reload}>{ l.pick("重试", "Try again") }</button>
+                    </div>
+                </section>
+            }
+        }
+        Load::Ready(session) => step_view(&state, &dispatch, &env, session, &heading),
+    };
+
+    let lang_switch = Callback::from(move |_| dispatch.dispatch(Action::SetLang(l.other())));
+    html! {
+        <div class="ix-root" lang={l.tag()}>
+            <header class="ix-header">
+                <h1 class="ix-title">{ l.pick("会计人员信息采集", "Accounting personnel information collection") }</h1>
+                <button type="button" class="ix-link" data-action="lang" onclick={lang_switch} lang={l.other().tag()}>
+                    { l.pick("English", "中文") }
+                </button>
+            </header>
+            { stepper(&state) }
+            <main class="ix-main">{ body }</main>
+            <div class="ix-live" data-live="" aria-live="polite" role="status">{ l.pick(&state.live.0, &state.live.1) }</div>
+        </div>
+    }
+}
+
+fn stepper(state: &State) -> Html {
+    let l = state.lang;
+    if state.session().is_none() || state.already_submitted {
+        return html! {};
+    }
+    html! {
+        <nav class="ix-stepper" aria-label={l.pick("步骤", "Steps").to_owned()}>
+            <ol>
+                { for Step::ALL.iter().enumerate().map(|(i, s)| {
+                    let current = *s == state.step;
+                    let done = *s < state.step;
+                    let class = classes!("ix-stepper-item", current.then_some("is-current"), done.then_some("is-done"));
+                    html! {
+                        <li class={class} aria-current={current.then_some("step")}>
+                            <span class="ix-stepper-n" aria-hidden="true">{ i + 1 }</span>
+                            <span class="ix-stepper-label">{ l.pair(s.labels()) }</span>
+                        </li>
+                    }
+                }) }
+            </ol>
+        </nav>
+    }
+}
+
+fn step_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Rc<Session>, heading: &NodeRef) -> Html {
+    let l = state.lang;
+    let step = state.step;
+    let content = match step {
+        Step::Identity => identity_view(state, session),
+        Step::Archive => archive_view(state, session),
+        Step::Form => form_view(state, dispatch),
+        Step::Documents => documents_view(state, dispatch, env, session),
+        Step::Review => review_view(state, dispatch, env, session),
+        Step::Receipt => receipt_view(state, session),
+    };
+    let next = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Next))
+    };
+    let back = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Back))
+    };
+    let title_id = format!("ix-step-{}", step.name());
+    html! {
+        <section class="ix-step" data-step={step.name()} aria-labelledby={title_id.clone()}>
+            <h2 id={title_id} tabindex="-1" ref={heading.clone()}>{ l.pair(step.labels()) }</h2>
+            { content }
+            // Review has its own navigation (back + submit); the receipt has none.
+            if !matches!(step, Step::Receipt | Step::Review) {
+                <div class="ix-nav">
+                    if step != Step::Identity {
+                        <button type="button" class="ix-secondary" data-action="back" onclick={back}>{ l.pick("上一步", "Back") }</button>
+                    }
+                    <button type="button" class="ix-primary" data-action="next" onclick={next}>{ l.pick("下一步", "Next") }</button>
+                </div>
+            }
+        </section>
+    }
+}
+
+// ------------------------------------------------------------------ identity
+
+fn help_panel(l: Lang, session: &Session) -> Html {
+    let h = &session.config.help;
+    html! {
+        <details class="ix-help">
+            <summary>{ l.pick("登录或账号遇到问题？", "Problems signing in or with your account?") }</summary>
+            <p>{ l.pick(&h.ixiamen_zh, &h.ixiamen_en) }</p>
+            <p>{ l.pick("i厦门 热线：", "iXiamen hotlines: ") }{ h.ixiamen_hotlines.join(" / ") }</p>
+            if !h.ixiamen_window_zh.is_empty() {
+                <p>{ l.pick("服务窗口：", "Service window: ") }<span lang="zh-CN">{ &h.ixiamen_window_zh }</span></p>
+            }
+            if !h.system_hotline.is_empty() {
+                <p>{ l.pick("采集系统咨询电话：", "Collection system hotline: ") }{ &h.system_hotline }</p>
+            }
+        </details>
+    }
+}
+
+fn identity_view(state: &State, session: &Session) -> Html {
+    let l = state.lang;
+    let me = &session.me;
+    html! {
+        <>
+            <p class="ix-note">{ l.pick("以下信息来自 i厦门 实名登记，不能在此修改。", "This information comes from your iXiamen registration and cannot be changed here.") }</p>
+            <dl class="ix-facts">
+                <dt>{ l.pick("姓名", "Name") }</dt><dd data-identity="name">{ &me.identity.name }</dd>
+                <dt>{ l.pick("证件类型", "Certificate type") }</dt><dd>{ l.pair(me.identity.certificate_type.labels()) }</dd>
+                <dt>{ l.pick("证件号码", "Certificate number") }</dt><dd>{ &me.certificate_number_masked }</dd>
+                if let Some(m) = &me.mobile_masked {
+                    <dt>{ l.pick("手机号码", "Mobile") }</dt><dd>{ m }</dd>
+                }
+            </dl>
+            if me.name_has_pinyin {
+                <p class="ix-note ix-warn" data-note="pinyin">
+                    { l.pick("您的姓名中含有以拼音登记的生僻字，系统按 i厦门 登记原样采集；如需更正，请携带身份证件到线下窗口办理。",
+                             "Your name contains a rare character registered in pinyin. It is collected exactly as iXiamen registered it; to correct it, bring your ID to a service window.") }
+                </p>
+            }
+            { help_panel(l, session) }
+        </>
+    }
+}
+
+// ------------------------------------------------------------------ archive
+
+fn archive_view(state: &State, session: &Session) -> Html {
+    let l = state.lang;
+    let Some(a) = &session.archive else {
+        return html! {
+            <p class="ix-note" data-archive="none">
+                { l.pick("未查询到您的历史档案。请在下一步如实填写全部信息，会计工作年限由您本人填报。",
+                         "No archive was found for you. Fill in every field in the next step; you enter your accounting working years yourself.") }
+            </p>
+        };
+    };
+    let b = &a.basic;
+    let choice = |v: &Option<String>, f: &dyn Fn(&str) -> Option<(&'static str, &'static str)>| {
+        v.as_deref().and_then(f).map(|p| l.pair(p).to_owned()).unwrap_or_else(|| v.clone().unwrap_or_default())
+    };
+    html! {
+        <>
+            <p class="ix-note">{ l.pick("您持有会计专业资格档案，以下信息已自动带入，只需补充后提交。", "You have an archive; its information is filled in for you. Add what is missing and submit.") }</p>
+            <h3>{ l.pick("基本信息", "Basic information") }</h3>
+            <dl class="ix-facts" data-archive="basic">
+                <dt>{ l.pick("工作单位", "Unit") }</dt><dd>{ b.unit.name.clone().unwrap_or_default() }</dd>
+                <dt>{ l.pick("职务", "Position") }</dt><dd>{ b.position.clone().unwrap_or_default() }</dd>
+                <dt>{ l.pick("专业技术资格", "Professional title") }</dt><dd>{ choice(&b.title, &|s| Title::parse(s).map(Title::labels)) }</dd>
+                <dt>{ l.pick("学历", "Education") }</dt><dd>{ choice(&b.education.level, &|s| EducationLevel::parse(s).map(EducationLevel::labels)) }</dd>
+                <dt>{ l.pick("会计工作年限", "Accounting working years") }</dt>
+                <dd data-archive="working_years">{ a.working_years.map(|y| y.to_string()).unwrap_or_default() }
+                    <span class="ix-muted">{ l.pick("（以档案为准，不可修改）", " (from the archive; cannot be edited)") }</span></dd>
+            </dl>
+            <h3>{ l.pick("继续教育", "Continuing education") }</h3>
+            if a.continuing_education.is_empty() {
+                <p class="ix-muted">{ l.pick("暂无记录", "No records") }</p>
+            } else {
+                <ul class="ix-records" data-archive="continuing_education">
+                    { for a.continuing_education.iter().map(|r| html! {
+                        <li>{ format!("{} · {} {} · ", r.year, r.hours, l.pick("学时", "hours")) }{ status_label(l, &r.status) }</li>
+                    }) }
+                </ul>
+            }
+            <h3>{ l.pick("诚信记录", "Integrity records") }</h3>
+            if a.integrity.is_empty() {
+                <p class="ix-muted">{ l.pick("暂无记录", "No records") }</p>
+            } else {
+                <ul class="ix-records" data-archive="integrity">
+                    { for a.integrity.iter().map(|r| html! { <li>{ format!("{} · ", r.date) }<span lang="zh-CN">{ &r.description }</span></li> }) }
+                </ul>
+            }
+            if a.certificate_origin.as_deref() == Some("elsewhere") {
+                <p class="ix-note ix-warn" data-note="elsewhere">
+                    { l.pick("您的会计专业资格证书为外地颁发：可以在厦门登记，厦门档案自采集年度起计算；如需保留原档案，请先在原发证地完成采集，再通过平台办理调转。",
+                             "Your certificate was issued outside Xiamen. You may register it here; your Xiamen archive starts in the collection year. To keep your old archive, collect in the original area first and transfer it through the platform.") }
+                </p>
+            }
+        </>
+    }
+}
+
+fn status_label(l: Lang, s: &str) -> String {
+    match s {
+        "completed" => l.pick("已完成", "completed").to_owned(),
+        "in_progress" => l.pick("进行中", "in progress").to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+// ------------------------------------------------------------------ form
+
+fn on_input(dispatch: &Dispatch, name: &'static str) -> Callback<InputEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |e: InputEvent| {
+        if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+            dispatch.dispatch(Action::Field(name.to_owned(), input.value()));
+        }
+    })
+}
+
+fn on_select(dispatch: &Dispatch, name: &'static str) -> Callback<Event> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |e: Event| {
+        if let Some(select) = e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()) {
+            dispatch.dispatch(Action::Field(name.to_owned(), select.value()));
+        }
+    })
+}
+
+fn on_blur(dispatch: &Dispatch, name: &'static str) -> Callback<FocusEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |_| dispatch.dispatch(Action::Touch(name.to_owned())))
+}
+
+fn field_errors(l: Lang, name: &str, problems: &[Problem]) -> Html {
+    if problems.is_empty() {
+        return html! {};
+    }
+    html! {
+        <ul class="ix-field-problems" id={format!("ix-err-{name}")}>
+            { for problems.iter().map(|p| html! {
+                <li class={if p.is_error() { "ix-error" } else { "ix-warning" }} data-field-error={name.to_owned()} data-code={p.code.as_str()}>
+                    { l.text(&p.message) }{ " " }<span class="ix-hint">{ l.text(&p.hint) }</span>
+                </li>
+            }) }
+        </ul>
+    }
+}
+
+/// The kinds of input a field uses.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Date,
+    Number,
+    Email,
+    Tel,
+}
+
+fn text_field(
+    state: &State,
+    dispatch: &Dispatch,
+    name: &'static str,
+    label: (&str, &str),
+    kind: Kind,
+    readonly: bool,
+) -> Html {
+    let l = state.lang;
+    let problems = state.field_problems(name);
+    let invalid = problems.iter().any(Problem::is_error);
+    let id = format!("ix-f-{}", name.replace('.', "-"));
+    let (ty, mode, auto) = match kind {
+        Kind::Text => ("text", None, None),
+        Kind::Date => ("date", None, None),
+        Kind::Number => ("number", Some("numeric"), None),
+        Kind::Email => ("email", Some("email"), Some("email")),
+        Kind::Tel => ("tel", Some("tel"), Some("tel")),
+    };
+    html! {
+        <div class={classes!("ix-field", invalid.then_some("is-invalid"))}>
+            <label for={id.clone()}>{ l.pair(label) }</label>
+            <input id={id} type={ty} name={name} value={get_field(&state.raw, name)} inputmode={mode} autocomplete={auto}
+                readonly={readonly} aria-readonly={readonly.then_some("true")}
+                aria-invalid={if invalid { "true" } else { "false" }}
+                aria-describedby={(!problems.is_empty()).then(|| format!("ix-err-{name}"))}
+                min={matches!(kind, Kind::Number).then_some("0")}
+                oninput={on_input(dispatch, name)} onblur={on_blur(dispatch, name)} />
+            { field_errors(l, name, &problems) }
+        </div>
+    }
+}
+
+fn select_field(
+    state: &State,
+    dispatch: &Dispatch,
+    name: &'static str,
+    label: (&str, &str),
+    options: Vec<(&'static str, (&'static str, &'static str))>,
+) -> Html {
+    let l = state.lang;
+    let problems = state.field_problems(name);
+    let invalid = problems.iter().any(Problem::is_error);
+    let value = get_field(&state.raw, name);
+    let id = format!("ix-f-{}", name.replace('.', "-"));
+    html! {
+        <div class={classes!("ix-field", invalid.then_some("is-invalid"))}>
+            <label for={id.clone()}>{ l.pair(label) }</label>
+            <select id={id} name={name} aria-invalid={if invalid { "true" } else { "false" }}
+                aria-describedby={(!problems.is_empty()).then(|| format!("ix-err-{name}"))}
+                onchange={on_select(dispatch, name)} onblur={on_blur(dispatch, name)}>
+                <option value="" selected={value.is_empty()}>{ l.pick("请选择", "Choose") }</option>
+                { for options.into_iter().map(|(wire, labels)| html! {
+                    <option value={wire} selected={value == wire}>{ l.pair(labels) }</option>
+                }) }
+            </select>
+            { field_errors(l, name, &problems) }
+        </div>
+    }
+}
+
+fn form_view(state: &State, dispatch: &Dispatch) -> Html {
+    let l = state.lang;
+    let Some(session) = state.session() else { return html! {} };
+    let has_archive = session.archive.is_some();
+    let locked = state.working_years_locked();
+    let mobile_registered = session.me.identity.mobile.is_some();
+    let holds = state.raw.qualification.holds_certificate == Some(true);
+    let passport = matches!(session.me.identity.certificate_type, intake_rules::form::CertificateType::Passport);
+    let opts = |all: &[(&'static str, (&'static str, &'static str))]| all.to_vec();
+    html! {
+        <form class="ix-form" novalidate=true onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            <fieldset>
+                <legend>{ l.pick("个人信息", "Personal") }</legend>
+                { select_field(state, dispatch, "gender", ("性别", "Gender"), opts(&GenderChoice::ALL.iter().map(|g| (g.as_str(), g.labels())).collect::<Vec<_>>())) }
+                { text_field(state, dispatch, "birth_date", ("出生日期", "Birth date"), Kind::Date, !passport && state.raw.birth_date.is_some() && state.field_problems("birth_date").is_empty()) }
+                { text_field(state, dispatch, "identity.mobile", ("手机号码", "Mobile number"), Kind::Tel, mobile_registered) }
+                { text_field(state, dispatch, "email", ("电子邮箱（选填）", "Email (optional)"), Kind::Email, false) }
+            </fieldset>
+            <fieldset>
+                <legend>{ l.pick("工作单位", "Unit") }</legend>
+                { text_field(state, dispatch, "unit.name", ("单位名称", "Unit name"), Kind::Text, false) }
+                { text_field(state, dispatch, "unit.uscc", ("统一社会信用代码", "Unified social credit code"), Kind::Text, false) }
+                { select_field(state, dispatch, "unit.type", ("单位类型", "Unit type"), UnitType::ALL.iter().map(|u| (u.as_str(), u.labels())).collect()) }
+            </fieldset>
+            <fieldset>
+                <legend>{ l.pick("岗位", "Post") }</legend>
+                { select_field(state, dispatch, "post.status", ("是否在会计岗位", "Post status"), PostStatus::ALL.iter().map(|p| (p.as_str(), p.labels())).collect()) }
+                { text_field(state, dispatch, "post.position", ("职务", "Position"), Kind::Text, false) }
+            </fieldset>
+            <fieldset>
+                <legend>{ l.pick("资格与学历", "Qualification and education") }</legend>
+                if has_archive {
+                    <p class="ix-muted">{ l.pick("持证情况以档案为准。", "Certificate status is taken from your archive.") }</p>
+                } else {
+                    { select_field(state, dispatch, "qualification.holds_certificate", ("是否持有会计专业资格证书", "Holds the accounting certificate"),
+                        vec![("true", ("是", "Yes")), ("false", ("否", "No"))]) }
+                }
+                if holds {
+                    { select_field(state, dispatch, "qualification.certificate_origin", ("发证地", "Issued in"), CertificateOrigin::ALL.iter().map(|c| (c.as_str(), c.labels())).collect()) }
+                }
+                { select_field(state, dispatch, "qualification.title", ("专业技术资格", "Professional title"), Title::ALL.iter().map(|t| (t.as_str(), t.labels())).collect()) }
+                { select_field(state, dispatch, "education.level", ("学历", "Education level"), EducationLevel::ALL.iter().map(|e| (e.as_str(), e.labels())).collect()) }
+                { text_field(state, dispatch, "education.school", ("毕业院校", "School"), Kind::Text, false) }
+                { text_field(state, dispatch, "education.major", ("所学专业", "Major"), Kind::Text, false) }
+                { text_field(state, dispatch, "education.graduation_date", ("毕业日期", "Graduation date"), Kind::Date, false) }
+                { text_field(state, dispatch, "working_years", ("会计工作年限", "Accounting working years"), Kind::Number, locked) }
+                if locked {
+                    <p class="ix-muted">{ l.pick("持证人员的会计工作年限以档案为准，不可修改。", "For certificate holders, working years come from the archive and cannot be edited.") }</p>
+                }
+            </fieldset>
+        </form>
+    }
+}
+
+// ------------------------------------------------------------------ documents
+
+fn photo_illustration(l: Lang, p: &PhotoProfile) -> Html {
+    // A 5:7 frame with the head zone the profile asks for, drawn to scale.
+    let (w, h) = (p.target_width as f32, p.target_height as f32);
+    let head_w = p.head.width_target * w;
+    let top = p.head.top_target * h;
+    let head_h = head_w * 1.3;
+    let cx = w / 2.0;
+    let bg = p.backgrounds.first().map_or("#ffffff", |b| match b.name().1 {
+        "blue" => "#438edb",
+        "red" => "#d9251c",
+        _ => "#ffffff",
+    });
+    let label = l.pick(
+        "证件照示意：头部居中，头顶与上边缘留有空隙，肩部入镜，纯色背景",
+        "Illustration: head centred, a gap above the head, shoulders visible, plain background",
+    );
+    html! {
+        <svg class="ix-illustration" viewBox={format!("0 0 {w} {h}")} role="img" aria-label={label.to_owned()}>
+            <rect x="0" y="0" width={w.to_string()} height={h.to_string()} fill={bg} stroke="#8a8a8a" stroke-width="2" />
+            <ellipse cx={cx.to_string()} cy={(top + head_h / 2.0).to_string()} rx={(head_w / 2.0).to_string()} ry={(head_h / 2.0).to_string()} fill="#c9a98c" />
+            <path d={format!("M {} {} Q {} {} {} {} L {} {} L {} {} Z", cx - w * 0.45, h, cx, top + head_h * 0.9, cx + w * 0.45, h, cx + w * 0.45, h, cx - w * 0.45, h)} fill="#2f3e55" />
+            <line x1="0" y1={top.to_string()} x2={w.to_string()} y2={top.to_string()} stroke="#d0021b" stroke-dasharray="6 4" stroke-width="2" />
+        </svg>
+    }
+}
+
+fn documents_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Session) -> Html {
+    let l = state.lang;
+    let profile = &session.config.profile;
+    let (zh, en) = profile_summary(profile);
+    html! {
+        <>
+            <div class="ix-spec" data-profile={profile.id.clone()}>
+                { photo_illustration(l, profile) }
+                <div>
+                    <h3>{ l.pick("标准证件照要求", "Standard photo requirements") }</h3>
+                    <p>{ l.pick(&zh, &en) }</p>
+                    <p class="ix-muted">{ l.pick("手机拍摄的照片会在本机自动旋转、裁剪、缩放并去除位置等信息，照片不会在检查前上传。",
+                        "Phone photos are rotated, cropped, resized and stripped of location data on this device; nothing is uploaded before it passes.") }</p>
+                </div>
+            </div>
+            { for state.requirements().into_iter().map(|req| part_view(state, dispatch, env, session, req)) }
+        </>
+    }
+}
+
+fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Session, req: Requirement) -> Html {
+    let l = state.lang;
+    let part = req.part;
+    let (zh, en) = part.labels();
+    let slots = state.parts.get(&part).cloned().unwrap_or_default();
+    let ps = state.part_state(part);
+    let problems = state.part_problems(part);
+    let warnings = problems.iter().any(|p| p.severity == Severity::Warning);
+    let accept =
+        if matches!(part, Part::WorkCertificate | Part::Supporting) { "image/*,application/pdf" } else { "image/*" };
+    let input_id = format!("ix-file-{}", part.name());
+    // A part with room takes another file; a single-file part that is full offers "replace".
+    let (can_add, index) = if slots.len() < req.max {
+        (true, slots.len())
+    } else {
+        (req.max == 1 && !matches!(slots.first(), Some(Slot::Checking { .. })), 0)
+    };
+    let replacing = match slots.get(index) {
+        Some(Slot::Done(r)) => Some(Rc::clone(r)),
+        _ => None,
+    };
+    let onchange = {
+        let dispatch = dispatch.clone();
+        let env = Rc::clone(env);
+        let profile_id = session.config.profile.id.clone();
+        Callback::from(move |e: Event| {
+            let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            // Let the same file be chosen again later.
+            input.set_value("");
+            if let Some(old) = &replacing {
+                old.revoke_urls();
+            }
+            choose(&dispatch, &env, part, index, file, &profile_id);
+        })
+    };
+    let ack = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                dispatch.dispatch(Action::Ack(part, input.checked()));
+            }
+        })
+    };
+    let requirement = if req.min > 0 { l.pick("必填", "required") } else { l.pick("选填", "optional") };
+    html! {
+        <div class={classes!("ix-part", format!("is-{}", ps.name()))} data-part-status={part.name()} data-state={ps.name()}>
+            <h3>{ l.pick(zh, en) }<span class="ix-badge">{ requirement }</span>
+                if req.max > 1 { <span class="ix-muted">{ format!(" {}/{}", slots.len(), req.max) }</span> }
+            </h3>
+            if part == Part::WorkCertificate {
+                <p class="ix-muted">{ l.pick("格式不限，能证明您从事会计工作的图片或 PDF 均可。", "Any image or PDF that proves your accounting work.") }</p>
+            }
+            if part == Part::Supporting {
+                <p class="ix-muted">{ l.pick("不在会计岗位的，可上传其他岗位工作证明，或学生证及户籍证明（选填）。", "Not on an accounting post: optionally upload another work certificate, or a student ID and household registration.") }</p>
+            }
+            { for slots.iter().enumerate().map(|(i, slot)| slot_view(l, dispatch, part, i, slot)) }
+            if can_add {
+                <div class="ix-file-row">
+                    <div class="ix-file">
+                        <label for={input_id.clone()} class="ix-file-label">
+                            { if slots.is_empty() { l.pick("选择文件", "Choose a file") } else if req.max > 1 { l.pick("再添加一份", "Add another") } else { l.pick("更换", "Replace") } }
+                            <span class="ix-sr">{ format!(" — {}", l.pick(zh, en)) }</span>
+                        </label>
+                        <input id={input_id.clone()} type="file" data-part={part.name()} accept={accept} onchange={onchange.clone()} />
+                    </div>
+                    // A second input opens the camera directly on phones (WebViews ignore `capture` on desktop).
+                    <div class="ix-file">
+                        <label for={format!("{input_id}-camera")} class="ix-file-label">
+                            { l.pick("拍照", "Take a picture") }
+                            <span class="ix-sr">{ format!(" — {}", l.pick(zh, en)) }</span>
+                        </label>
+                        <input id={format!("{input_id}-camera")} type="file" data-part-camera={part.name()} accept="image/*"
+                            capture={if part == Part::Photo { "user" } else { "environment" }} onchange={onchange} />
+                    </div>
+                </div>
+            }
+            if !problems.is_empty() {
+                { problem_list(l, &problems, part.name()) }
+            }
+            if warnings && ps == PartState::Warning {
+                <label class="ix-ack">
+                    <input type="checkbox" data-ack={part.name()} checked={state.acks.contains(&part)} onchange={ack} />
+                    { l.pick("我已阅读以上提示，确认使用该文件", "I have read the warnings above and want to use this file") }
+                </label>
+            }
+        </div>
+    }
+}
+
+fn slot_view(l: Lang, dispatch: &Dispatch, part: Part, index: usize, slot: &Slot) -> Html {
+    let remove = {
+        let dispatch = dispatch.clone();
+        let done = match slot {
+            Slot::Done(r) => Some(Rc::clone(r)),
+            Slot::Checking { .. } => None,
+        };
+        Callback::from(move |_| {
+            if let Some(r) = &done {
+                r.revoke_urls();
+            }
+            dispatch.dispatch(Action::Remove(part, index));
+        })
+    };
+    match slot {
+        Slot::Checking { file_name } => html! {
+            <div class="ix-slot" aria-busy="true">
+                <span class="ix-spinner" aria-hidden="true"></span>
+                { l.pick("正在本机检查：", "Checking on this device: ") }{ file_name }
+            </div>
+        },
+        Slot::Done(r) => html! {
+            <div class="ix-slot">
+                <div class="ix-previews">
+                    if let Some(url) = &r.before_url {
+                        <figure>
+                            <img data-preview="before" src={url.clone()} alt={format!("{}{}", l.pick("原图：", "As chosen: "), r.file_name)} />
+                            <figcaption>{ l.pick("原图", "As chosen") }</figcaption>
+                        </figure>
+                    }
+                    if let Some(out) = &r.output {
+                        if out.media_type.starts_with("image/") {
+                            <figure>
+                                <img data-preview="after" src={out.url.clone()} alt={l.pick("处理后将上传的图片", "The picture that will be uploaded").to_owned()} />
+                                <figcaption>{ format!("{} {}×{} · {}", l.pick("上传", "Upload"), out.width, out.height, intake_rules::photo::human_bytes(out.bytes.len())) }</figcaption>
+                            </figure>
+                        } else {
+                            <p class="ix-muted">{ format!("{} · {}", out.file_name, intake_rules::photo::human_bytes(out.bytes.len())) }</p>
+                        }
+                    }
+                </div>
+                { fixed_list(l, r) }
+                <button type="button" class="ix-link" data-action="remove" onclick={remove}>
+                    { l.pick("移除", "Remove") }<span class="ix-sr">{ format!(" {}", r.file_name) }</span>
+                </button>
+            </div>
+        },
+    }
+}
+
+/// What the pipeline fixed (fixable problems of the file as chosen, when the output passes).
+fn fixed_list(l: Lang, r: &ImageResult) -> Html {
+    if r.output.is_none() || !r.verdict.passes() {
+        return html! {};
+    }
+    let fixed: Vec<&Problem> = r.before.problems().iter().filter(|p| p.fixable).collect();
+    if fixed.is_empty() {
+        return html! {};
+    }
+    html! {
+        <details class="ix-fixed">
+            <summary>{ format!("{} ({})", l.pick("已自动处理", "Fixed automatically"), fixed.len()) }</summary>
+            <ul>{ for fixed.iter().map(|p| html! { <li data-fixed={p.code.as_str()}>{ l.text(&p.message) }</li> }) }</ul>
+        </details>
+    }
+}
+
+fn choose(dispatch: &Dispatch, env: &Rc<Env>, part: Part, index: usize, file: web_sys::File, profile_id: &str) {
+    let name = file.name();
+    dispatch.dispatch(Action::Checking(part, index, name));
+    let dispatch = dispatch.clone();
+    let env = Rc::clone(env);
+    let profile_id = profile_id.to_owned();
+    spawn_local(async move {
+        let result = env.imaging.process(part, file, &profile_id).await;
+        dispatch.dispatch(Action::Checked(part, index, Rc::new(result)));
+    });
+}
+
+fn problem_list(l: Lang, problems: &[Problem], scope: &str) -> Html {
+    html! {
+        <ul class="ix-problems" data-problems={scope.to_owned()}>
+            { for problems.iter().map(|p| html! {
+                <li class={if p.is_error() { "ix-error" } else { "ix-warning" }} data-code={p.code.as_str()}>
+                    <strong>{ if p.is_error() { l.pick("不符合：", "Problem: ") } else { l.pick("提示：", "Warning: ") } }</strong>
+                    { l.text(&p.message) }
+                    if !l.text(&p.hint).is_empty() { <span class="ix-hint">{ " " }{ l.text(&p.hint) }</span> }
+                </li>
+            }) }
+        </ul>
+    }
+}
+
+// ------------------------------------------------------------------ review and submit
+
+fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Session) -> Html {
+    let l = state.lang;
+    let r = &state.raw;
+    let blockers = state.blockers();
+    let can = state.can_submit();
+    let label = |v: &Option<String>, f: &dyn Fn(&str) -> Option<(&'static str, &'static str)>| {
+        v.as_deref().and_then(f).map(|p| l.pair(p).to_owned()).unwrap_or_default()
+    };
+    let submit = {
+        let dispatch = dispatch.clone();
+        let env = Rc::clone(env);
+        let state = state.clone();
+        Callback::from(move |_| submit(&state, &dispatch, &env))
+    };
+    let goto = |step: Step| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Goto(step)))
+    };
+    let amends = state.amends().map(str::to_owned);
+    html! {
+        <>
+            <dl class="ix-facts" data-review="form">
+                <dt>{ l.pick("姓名", "Name") }</dt><dd>{ &session.me.identity.name }</dd>
+                <dt>{ l.pick("单位", "Unit") }</dt><dd>{ r.unit.name.clone().unwrap_or_default() }</dd>
+                <dt>{ l.pick("统一社会信用代码", "USCC") }</dt><dd>{ r.unit.uscc.clone().unwrap_or_default() }</dd>
+                <dt>{ l.pick("岗位", "Post") }</dt><dd>{ label(&r.post.status, &|s| PostStatus::parse(s).map(PostStatus::labels)) }{ " · " }{ r.post.position.clone().unwrap_or_default() }</dd>
+                <dt>{ l.pick("专业技术资格", "Title") }</dt><dd>{ label(&r.qualification.title, &|s| Title::parse(s).map(Title::labels)) }</dd>
+                <dt>{ l.pick("学历", "Education") }</dt><dd>{ label(&r.education.level, &|s| EducationLevel::parse(s).map(EducationLevel::labels)) }{ " · " }{ r.education.school.clone().unwrap_or_default() }</dd>
+                <dt>{ l.pick("会计工作年限", "Working years") }</dt><dd>{ r.working_years.map(|y| y.to_string()).unwrap_or_default() }</dd>
+            </dl>
+            <p><button type="button" class="ix-link" data-action="edit-form" onclick={goto(Step::Form)}>{ l.pick("修改信息", "Edit the details") }</button>
+               { " " }<button type="button" class="ix-link" data-action="edit-documents" onclick={goto(Step::Documents)}>{ l.pick("修改照片与证件", "Edit photo and documents") }</button></p>
+            <ul class="ix-files" data-review="files">
+                { for state.upload_files().iter().map(|(part, res)| html! {
+                    <li>{ l.pair(part.labels()) }{ ": " }{ res.output.as_ref().map(|o| format!("{} ({})", o.file_name, intake_rules::photo::human_bytes(o.bytes.len()))).unwrap_or_default() }</li>
+                }) }
+            </ul>
+            if !blockers.is_empty() {
+                <ul class="ix-blockers" data-blockers="">
+                    { for blockers.iter().map(|(zh, en)| html! { <li>{ l.pick(zh, en) }</li> }) }
+                </ul>
+            }
+            if amends.is_some() {
+                <p class="ix-note">{ l.pick("信息修改已开放：本次提交将作为对原提交的修改。", "Modification is open: this submission amends your earlier one.") }</p>
+            }
+            { upload_status(state, dispatch, env) }
+            <div class="ix-nav">
+                <button type="button" class="ix-secondary" data-action="back" onclick={{ let d = dispatch.clone(); Callback::from(move |_| d.dispatch(Action::Back)) }}>{ l.pick("上一步", "Back") }</button>
+                <button type="button" class="ix-primary" data-action="submit" disabled={!can} onclick={submit}>{ l.pick("确认提交", "Submit") }</button>
+            </div>
+        </>
+    }
+}
+
+fn upload_status(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
+    let l = state.lang;
+    match &state.upload {
+        Upload::Idle => html! {},
+        Upload::Sending { progress, attempt } => html! {
+            <div class="ix-upload">
+                <label for="ix-progress">{ l.pick("正在上传", "Uploading") }{ if *attempt > 1 { format!(" ({} {attempt})", l.pick("第", "attempt")) } else { String::new() } }</label>
+                <progress id="ix-progress" data-upload="" max="100" value={format!("{:.0}", progress * 100.0)}>{ format!("{:.0}%", progress * 100.0) }</progress>
+            </div>
+        },
+        Upload::Waiting { seconds, .. } => html! {
+            <p class="ix-note ix-warn" data-upload-waiting="">{ l.pick(&format!("网络中断，{seconds} 秒后自动重试，不会重复提交。"), &format!("Network lost; retrying in {seconds} s. It will not be submitted twice.")) }</p>
+        },
+        Upload::Failed(f) => {
+            let retry = {
+                let dispatch = dispatch.clone();
+                let env = Rc::clone(env);
+                let state = state.clone();
+                Callback::from(move |_| submit(&state, &dispatch, &env))
+            };
+            html! {
+                <div class="ix-upload-failed">
+                    { problem_list(l, &f.problems, "upload") }
+                    if f.retryable {
+                        <button type="button" class="ix-primary" data-action="retry" onclick={retry}>{ l.pick("重试", "Retry") }</button>
+                    }
+                </div>
+            }
+        }
+    }
+}
+
+/// Submits the bundle: one idempotency key per bundle, automatic retries on
+/// network loss and 5xx/429, bounded.
+fn submit(state: &State, dispatch: &Dispatch, env: &Rc<Env>) {
+    if !state.can_submit() {
+        return;
+    }
+    let fresh = crate::new_key();
+    let key = state.key.clone().unwrap_or(fresh.clone());
+    dispatch.dispatch(Action::Submit(fresh));
+    let raw = state.raw.clone();
+    let files = state.upload_files();
+    let path = match state.amends() {
+        Some(id) => format!("/api/v1/submissions/{id}/amendments"),
+        None => "/api/v1/submissions".to_owned(),
+    };
+    let dispatch = dispatch.clone();
+    let env = Rc::clone(env);
+    spawn_local(async move {
+        const ATTEMPTS: u32 = 4;
+        for attempt in 1..=ATTEMPTS {
+            let progress_dispatch = dispatch.clone();
+            let progress: Rc<dyn Fn(f64)> = Rc::new(move |p| progress_dispatch.dispatch(Action::Progress(attempt, p)));
+            dispatch.dispatch(Action::Progress(attempt, 0.0));
+            match env.api.upload(&path, &key, &raw, &files, progress).await {
+                Ok(receipt) => {
+                    dispatch.dispatch(Action::Submitted(crate::model::SubmissionView {
+                        id: receipt.id,
+                        status: receipt.status,
+                        status_label: None,
+                        received_at: receipt.received_at,
+                        reason: None,
+                        kind: None,
+                    }));
+                    return;
+                }
+                Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                    let wait = e.retry_after.unwrap_or(2u32.pow(attempt)).min(30);
+                    dispatch.dispatch(Action::Waiting(attempt + 1, wait));
+                    crate::sleep_ms(wait * 1000).await;
+                }
+                Err(e) => {
+                    dispatch.dispatch(Action::Failed(e.failure()));
+                    return;
+                }
+            }
+        }
+    });
+}
+
+// ------------------------------------------------------------------ receipt
+
+fn receipt_view(state: &State, session: &Session) -> Html {
+    let l = state.lang;
+    let Some(r) = &state.receipt else { return html! {} };
+    let (zh, en) = r.status.labels();
+    html! {
+        <>
+            if state.already_submitted {
+                <p class="ix-note" data-note="already-submitted">
+                    { l.pick("您已提交过信息采集。", "You have already submitted your information.") }
+                    if !session.config.features.modification_open {
+                        { l.pick("信息修改功能暂未开放，开放时间将另行通知。", " Modification is not open yet; its opening will be announced.") }
+                    }
+                </p>
+            } else {
+                <p class="ix-note ix-ok">{ l.pick("提交成功，请保存以下回执号。", "Submitted. Keep the receipt number below.") }</p>
+            }
+            <dl class="ix-facts ix-receipt">
+                <dt>{ l.pick("回执号", "Receipt number") }</dt><dd data-receipt-id="">{ &r.id }</dd>
+                <dt>{ l.pick("提交时间", "Received at") }</dt><dd>{ &r.received_at }</dd>
+                <dt>{ l.pick("状态", "Status") }</dt>
+                <dd><span class={classes!("ix-status", format!("is-{}", status_code(r.status)))} data-receipt-status={status_code(r.status)}>{ l.pick(zh, en) }</span></dd>
+                if let Some(reason) = &r.reason {
+                    <dt>{ l.pick("原因", "Reason") }</dt><dd>{ reason }</dd>
+                }
+            </dl>
+            { help_panel(l, session) }
+        </>
+    }
+}
+
+fn status_code(s: SubmissionStatus) -> &'static str {
+    match s {
+        SubmissionStatus::Received => "received",
+        SubmissionStatus::Forwarded => "forwarded",
+        SubmissionStatus::Accepted => "accepted",
+        SubmissionStatus::NeedsAttention => "needs_attention",
+    }
+}

@@ -1,0 +1,209 @@
+//! The worker's work, without any browser API: given the file's bytes and
+//! (optionally) pixels the browser decoded, run `intake_rules`' analysis and
+//! fix, then `intake_rules`' check of the produced bytes with the server's own
+//! decoder. Pure Rust, so it is tested natively as well as in the browser.
+
+use intake_rules::attachment;
+use intake_rules::decode::Decoded;
+use intake_rules::document;
+use intake_rules::photo;
+use intake_rules::profile::{PhotoProfile, ProfileSet};
+use intake_rules::report::{Problem, Report};
+use intake_rules::submission::Part;
+use intake_rules::{Code, decode};
+
+/// Long side of the working copy the browser's decode is scaled to, per part: what
+/// the rules render from (photo: the mid copy the crop is rendered from;
+/// documents and attachments: their output caps, so the output is never
+/// enlarged), and no more.
+pub fn working_long_side(part: Part) -> u32 {
+    match part {
+        Part::Photo => photo::MID_LONG_SIDE,
+        Part::IdFront | Part::IdBack | Part::PassportInfo | Part::PassportValidity => document::OUTPUT_LONG_SIDE,
+        Part::WorkCertificate | Part::Supporting => attachment::OUTPUT_LONG_SIDE,
+    }
+}
+
+/// The photo profile by id; the default profile for an unknown id.
+pub fn profile(id: &str) -> &'static PhotoProfile {
+    let set = ProfileSet::embedded();
+    set.get(id).unwrap_or_else(|| set.default_profile())
+}
+
+/// What the worker hands back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Processed {
+    /// Problems of the file as chosen.
+    pub before: Report,
+    /// The rules' check of `output` (or of the file as chosen when there is no output).
+    pub verdict: Report,
+    /// Upload-ready bytes.
+    pub output: Option<Output>,
+    /// Documents: perceptual hash and emblem score of the output, as the server computes them.
+    pub fingerprint: Option<(u64, f32)>,
+}
+
+/// Upload-ready bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// `image/jpeg` or `application/pdf`.
+    pub media_type: &'static str,
+    /// Width (0 for PDF).
+    pub width: u32,
+    /// Height (0 for PDF).
+    pub height: u32,
+}
+
+/// Runs the rules on one file. `pixels` is the browser's decode of `bytes`
+/// (possibly downscaled and already upright, see `Decoded::from_pixels`); None
+/// means the rules decode the bytes themselves.
+pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &PhotoProfile) -> Processed {
+    let mut out = match part {
+        Part::Photo => {
+            let fixed = match pixels {
+                Some(d) => photo::fix_decoded(bytes, d, profile),
+                None => photo::fix(bytes, profile),
+            };
+            match fixed.output {
+                Some(f) => Processed {
+                    before: fixed.before,
+                    verdict: f.after,
+                    output: Some(Output { bytes: f.jpeg, media_type: "image/jpeg", width: f.width, height: f.height }),
+                    fingerprint: None,
+                },
+                None => {
+                    Processed { verdict: fixed.before.clone(), before: fixed.before, output: None, fingerprint: None }
+                }
+            }
+        }
+        Part::IdFront | Part::IdBack | Part::PassportInfo | Part::PassportValidity => {
+            let kind = part.document_kind().unwrap_or(document::DocumentKind::IdFront);
+            let outcome = match pixels {
+                Some(d) => document::check_decoded(kind, bytes, d),
+                None => document::check(kind, bytes),
+            };
+            match outcome.output {
+                Some(doc) if outcome.report.passes() => {
+                    // The server's check of the very bytes that will be uploaded.
+                    let server = document::check(kind, &doc.jpeg);
+                    let fingerprint = server.output.as_ref().map(|d| (d.phash, d.emblem_score));
+                    Processed {
+                        before: outcome.report,
+                        verdict: server.report,
+                        output: Some(Output {
+                            bytes: doc.jpeg,
+                            media_type: "image/jpeg",
+                            width: doc.width,
+                            height: doc.height,
+                        }),
+                        fingerprint,
+                    }
+                }
+                _ => Processed {
+                    verdict: outcome.report.clone(),
+                    before: outcome.report,
+                    output: None,
+                    fingerprint: None,
+                },
+            }
+        }
+        Part::WorkCertificate | Part::Supporting => {
+            let outcome = match pixels {
+                Some(d) => attachment::check_decoded(part.name(), bytes, d),
+                None => attachment::check(part.name(), bytes),
+            };
+            match outcome.output {
+                Some(a) => {
+                    let server = attachment::check(part.name(), &a.bytes);
+                    let (width, height) = match decode::probe(&a.bytes) {
+                        Ok((_, w, h)) => (w, h),
+                        Err(_) => (0, 0),
+                    };
+                    Processed {
+                        before: outcome.report,
+                        verdict: server.report,
+                        output: Some(Output { bytes: a.bytes, media_type: a.media_type, width, height }),
+                        fingerprint: None,
+                    }
+                }
+                None => Processed {
+                    verdict: outcome.report.clone(),
+                    before: outcome.report,
+                    output: None,
+                    fingerprint: None,
+                },
+            }
+        }
+    };
+    // Never let a passing verdict stand without bytes to upload.
+    if out.output.is_none() && out.verdict.passes() {
+        out.verdict.push(Problem::new(part.name(), Code::FileProcessingFailed, &[]));
+    }
+    out
+}
+
+/// The answer for a file the browser could not decode and the rules do not read (HEIC/HEIF).
+pub fn heic_unsupported(part: Part) -> Processed {
+    let report: Report = std::iter::once(Problem::new(part.name(), Code::FileHeicUnsupported, &[])).collect();
+    Processed { before: report.clone(), verdict: report, output: None, fingerprint: None }
+}
+
+/// Upload file name: the chosen name with the output's extension.
+pub fn output_file_name(part: Part, chosen: &str, media_type: &str) -> String {
+    if media_type == "application/pdf" {
+        return if chosen.is_empty() { format!("{}.pdf", part.name()) } else { chosen.to_owned() };
+    }
+    let stem = chosen.rsplit_once('.').map_or(chosen, |(s, _)| s);
+    let stem = if stem.trim().is_empty() { part.name() } else { stem };
+    format!("{stem}.jpg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAMERA: &[u8] = include_bytes!("../../../tests/fixtures/photo/camera_exif6_gps.jpg");
+    const BLURRED: &[u8] = include_bytes!("../../../tests/fixtures/photo/blurred.jpg");
+    const PDF: &[u8] = include_bytes!("../../../tests/fixtures/file/work_certificate.pdf");
+    const ID_FRONT: &[u8] = include_bytes!("../../../tests/fixtures/document/id_front.jpg");
+    const ID_DARK: &[u8] = include_bytes!("../../../tests/fixtures/document/id_front_dark.jpg");
+
+    #[test]
+    fn a_fixable_photo_gets_bytes_whose_check_is_the_verdict() {
+        let p = process(Part::Photo, CAMERA, None, profile(""));
+        assert!(p.before.has(Code::PhotoExifRotated) && !p.before.passes());
+        let out = p.output.expect("fixed");
+        assert_eq!(p.verdict, photo::check(&out.bytes, profile("")));
+        assert!(p.verdict.passes());
+        assert_eq!((out.media_type, out.width, out.height), ("image/jpeg", 295, 413));
+    }
+
+    #[test]
+    fn what_cannot_be_fixed_has_no_bytes_and_a_failing_verdict() {
+        let p = process(Part::Photo, BLURRED, None, profile(""));
+        assert!(p.output.is_none() && p.verdict.has(Code::PhotoBlurry) && !p.verdict.passes());
+        let dark = process(Part::IdFront, ID_DARK, None, profile(""));
+        assert!(dark.output.is_none() && dark.fingerprint.is_none() && dark.verdict.has(Code::DocumentTooDark));
+    }
+
+    #[test]
+    fn documents_carry_the_servers_fingerprint_and_pdfs_stay_as_given() {
+        let p = process(Part::IdFront, ID_FRONT, None, profile(""));
+        let out = p.output.expect("document");
+        let server = document::check(document::DocumentKind::IdFront, &out.bytes);
+        let d = server.output.expect("decodes");
+        assert_eq!(p.fingerprint, Some((d.phash, d.emblem_score)));
+        let pdf = process(Part::WorkCertificate, PDF, None, profile(""));
+        assert_eq!(pdf.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", PDF.to_vec())));
+    }
+
+    #[test]
+    fn output_names_follow_the_output_format() {
+        assert_eq!(output_file_name(Part::Photo, "IMG_0001.HEIC", "image/jpeg"), "IMG_0001.jpg");
+        assert_eq!(output_file_name(Part::IdFront, "", "image/jpeg"), "id_front.jpg");
+        assert_eq!(output_file_name(Part::Supporting, "证明.pdf", "application/pdf"), "证明.pdf");
+        assert_eq!(heic_unsupported(Part::Photo).verdict.codes(), vec![Code::FileHeicUnsupported]);
+    }
+}

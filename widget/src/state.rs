@@ -1,0 +1,998 @@
+//! The widget's state and its reducer. Pure: no web APIs, so every
+//! transition is tested natively (`cargo test -p intake-widget`), in the
+//! manner of yew's function_todomvc.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use intake_rules::form::numbers::{CertificateType, Date, Gender, parse_certificate};
+use intake_rules::form::{Context, PostStatus, RawBundle, validate};
+use intake_rules::report::{Problem, Severity};
+use intake_rules::submission::{Part, Requirement, requirements};
+use yew::Reducible;
+
+use crate::i18n::Lang;
+use crate::imaging::{ImageResult, pair_problems};
+use crate::model::{Archive, Me, SubmissionView, WidgetConfig};
+
+/// The steps of the flow, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// Read-only identity from iXiamen.
+    Identity,
+    /// The historical archive.
+    Archive,
+    /// The form.
+    Form,
+    /// Photo and documents.
+    Documents,
+    /// Review before submitting.
+    Review,
+    /// The receipt and live status.
+    Receipt,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 6] =
+        [Step::Identity, Step::Archive, Step::Form, Step::Documents, Step::Review, Step::Receipt];
+
+    /// The `data-step` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Identity => "identity",
+            Step::Archive => "archive",
+            Step::Form => "form",
+            Step::Documents => "documents",
+            Step::Review => "review",
+            Step::Receipt => "receipt",
+        }
+    }
+
+    /// Its title.
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Step::Identity => ("身份信息", "Identity"),
+            Step::Archive => ("历史档案", "Archive"),
+            Step::Form => ("填写信息", "Details"),
+            Step::Documents => ("照片与证件", "Photo and documents"),
+            Step::Review => ("确认提交", "Review"),
+            Step::Receipt => ("提交回执", "Receipt"),
+        }
+    }
+
+    fn next(self) -> Step {
+        let i = Step::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Step::ALL[(i + 1).min(Step::ALL.len() - 1)]
+    }
+
+    fn prev(self) -> Step {
+        let i = Step::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Step::ALL[i.saturating_sub(1)]
+    }
+}
+
+/// Everything loaded after login.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// `/api/v1/config`.
+    pub config: WidgetConfig,
+    /// `/api/v1/me`.
+    pub me: Me,
+    /// `/api/v1/archive`; `None` for a new applicant.
+    pub archive: Option<Archive>,
+    /// The caller's earlier submissions, newest first.
+    pub submissions: Vec<SubmissionView>,
+    /// Today's date (for age bounds).
+    pub today: Date,
+}
+
+/// A failure shown to the user: problems from the backend or a local reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The problems (stable codes, both languages).
+    pub problems: Vec<Problem>,
+    /// Whether trying again can help (network loss, 5xx, 429).
+    pub retryable: bool,
+}
+
+/// Loading the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load {
+    /// Waiting for the API.
+    Loading,
+    /// Could not load.
+    Failed(Failure),
+    /// Loaded.
+    Ready(Rc<Session>),
+}
+
+/// One file of a part.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot {
+    /// The worker is checking it.
+    Checking {
+        /// The chosen file's name.
+        file_name: String,
+    },
+    /// Checked.
+    Done(Rc<ImageResult>),
+}
+
+/// A part's state as the page shows it (`data-state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartState {
+    /// Nothing chosen.
+    Empty,
+    /// Being checked.
+    Checking,
+    /// Passes with no warnings.
+    Ok,
+    /// Passes with warnings to acknowledge.
+    Warning,
+    /// Cannot be uploaded.
+    Error,
+}
+
+impl PartState {
+    /// The `data-state` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            PartState::Empty => "empty",
+            PartState::Checking => "checking",
+            PartState::Ok => "ok",
+            PartState::Warning => "warning",
+            PartState::Error => "error",
+        }
+    }
+}
+
+/// The upload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Upload {
+    /// Not started.
+    Idle,
+    /// Sending; progress 0.0–1.0 and the attempt number (1 = first).
+    Sending {
+        /// Fraction of the body sent.
+        progress: f64,
+        /// Attempt number.
+        attempt: u32,
+    },
+    /// Waiting before an automatic retry after a network loss.
+    Waiting {
+        /// The attempt that comes next.
+        attempt: u32,
+        /// Seconds to wait.
+        seconds: u32,
+    },
+    /// Failed; the problems say why.
+    Failed(Failure),
+}
+
+/// The whole widget state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// The language.
+    pub lang: Lang,
+    /// The current step.
+    pub step: Step,
+    /// The session.
+    pub load: Load,
+    /// The form as entered.
+    pub raw: RawBundle,
+    /// Fields the user has left (their problems are shown).
+    pub touched: BTreeSet<String>,
+    /// Show every field problem (after "next" on an invalid form).
+    pub show_all: bool,
+    /// The files, by part.
+    pub parts: BTreeMap<Part, Vec<Slot>>,
+    /// Parts whose warnings were acknowledged.
+    pub acks: BTreeSet<Part>,
+    /// The upload.
+    pub upload: Upload,
+    /// The idempotency key of the current bundle (one per bundle: kept across retries,
+    /// replaced when the bundle changes).
+    pub key: Option<String>,
+    /// The receipt of this session's submission, or of the earlier one.
+    pub receipt: Option<SubmissionView>,
+    /// The person had already submitted before this visit.
+    pub already_submitted: bool,
+    /// The last status message for screen readers.
+    pub live: (String, String),
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new(Lang::Zh)
+    }
+}
+
+/// Everything that changes the state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Switch language.
+    SetLang(Lang),
+    /// The session loaded.
+    Loaded(Rc<Session>),
+    /// Loading failed.
+    LoadFailed(Failure),
+    /// Start loading again.
+    Reload,
+    /// A form field changed (`name` = the bundle JSON path).
+    Field(String, String),
+    /// The user left a field.
+    Touch(String),
+    /// Next step (guarded).
+    Next,
+    /// Previous step.
+    Back,
+    /// Jump to a step already reached (review's "edit" links).
+    Goto(Step),
+    /// A file was chosen for a part's slot.
+    Checking(Part, usize, String),
+    /// The worker finished a slot.
+    Checked(Part, usize, Rc<ImageResult>),
+    /// Remove a slot.
+    Remove(Part, usize),
+    /// Acknowledge (or not) a part's warnings.
+    Ack(Part, bool),
+    /// Submit pressed; carries a fresh key used only if the bundle has none yet.
+    Submit(String),
+    /// Upload progress.
+    Progress(u32, f64),
+    /// Network lost; retrying after a pause.
+    Waiting(u32, u32),
+    /// Upload failed.
+    Failed(Failure),
+    /// Accepted: the receipt.
+    Submitted(SubmissionView),
+    /// A fresh status of the receipt.
+    Status(SubmissionView),
+}
+
+impl State {
+    /// A fresh state.
+    pub fn new(lang: Lang) -> State {
+        State {
+            lang,
+            step: Step::Identity,
+            load: Load::Loading,
+            raw: RawBundle::default(),
+            touched: BTreeSet::new(),
+            show_all: false,
+            parts: BTreeMap::new(),
+            acks: BTreeSet::new(),
+            upload: Upload::Idle,
+            key: None,
+            receipt: None,
+            already_submitted: false,
+            live: (String::new(), String::new()),
+        }
+    }
+
+    /// The session, once loaded.
+    pub fn session(&self) -> Option<&Rc<Session>> {
+        match &self.load {
+            Load::Ready(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The certificate type (from iXiamen).
+    pub fn certificate_type(&self) -> CertificateType {
+        self.session().map_or(CertificateType::ResidentId, |s| s.me.identity.certificate_type)
+    }
+
+    /// The post status chosen, if any.
+    pub fn post_status(&self) -> Option<PostStatus> {
+        self.raw.post.status.as_deref().and_then(PostStatus::parse)
+    }
+
+    /// Which parts this person must or may upload.
+    pub fn requirements(&self) -> Vec<Requirement> {
+        requirements(self.certificate_type(), self.post_status().unwrap_or(PostStatus::OnPost))
+    }
+
+    /// Working years come from the archive and cannot be edited (FAQ 12).
+    pub fn working_years_locked(&self) -> bool {
+        self.session()
+            .and_then(|s| s.archive.as_ref())
+            .is_some_and(|a| a.holds_certificate && a.working_years.is_some())
+    }
+
+    /// Runs the form rules: `Ok(warnings)` or `Err(problems)`.
+    pub fn form_check(&self) -> Result<Vec<Problem>, Vec<Problem>> {
+        let Some(s) = self.session() else { return Err(Vec::new()) };
+        let ctx = Context { identity: &s.me.identity, today: s.today, archive: s.archive.as_ref().map(Archive::facts) };
+        match validate(&self.raw, &ctx) {
+            Ok((_, warnings)) => Ok(warnings.problems().to_vec()),
+            Err(report) => Err(report.problems().to_vec()),
+        }
+    }
+
+    /// The problems to show for one field (touched fields, or all after "next").
+    pub fn field_problems(&self, name: &str) -> Vec<Problem> {
+        if !(self.show_all || self.touched.contains(name)) {
+            return Vec::new();
+        }
+        let problems = match self.form_check() {
+            Ok(w) | Err(w) => w,
+        };
+        problems.into_iter().filter(|p| p.field == name).collect()
+    }
+
+    /// The checked results of a part.
+    pub fn results(&self, part: Part) -> Vec<Rc<ImageResult>> {
+        self.parts
+            .get(&part)
+            .map(|slots| {
+                slots
+                    .iter()
+                    .filter_map(|s| match s {
+                        Slot::Done(r) => Some(Rc::clone(r)),
+                        Slot::Checking { .. } => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Problems between the two sides of the ID card or passport.
+    pub fn pair_problems(&self, part: Part) -> Vec<Problem> {
+        let pair = match part {
+            Part::IdFront | Part::IdBack => (Part::IdFront, Part::IdBack),
+            Part::PassportInfo | Part::PassportValidity => (Part::PassportInfo, Part::PassportValidity),
+            _ => return Vec::new(),
+        };
+        match (self.results(pair.0).first(), self.results(pair.1).first()) {
+            (Some(a), Some(b)) => pair_problems(a, b),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every problem of a part as it will be uploaded: each file's verdict, then pair problems.
+    pub fn part_problems(&self, part: Part) -> Vec<Problem> {
+        let mut out: Vec<Problem> = Vec::new();
+        for r in self.results(part) {
+            if r.output.is_none() {
+                out.extend(r.before.problems().iter().cloned());
+            } else {
+                out.extend(r.verdict.problems().iter().cloned());
+            }
+        }
+        // Both halves of a pair list the pair's problems; the second half owns them.
+        if matches!(part, Part::IdBack | Part::PassportValidity) {
+            out.extend(self.pair_problems(part));
+        }
+        out
+    }
+
+    /// The state of a part.
+    pub fn part_state(&self, part: Part) -> PartState {
+        let slots = self.parts.get(&part).map(Vec::as_slice).unwrap_or_default();
+        if slots.is_empty() {
+            return PartState::Empty;
+        }
+        if slots.iter().any(|s| matches!(s, Slot::Checking { .. })) {
+            return PartState::Checking;
+        }
+        let problems = self.part_problems(part);
+        let failed = self.results(part).iter().any(|r| r.output.is_none() || !r.verdict.passes());
+        if failed || problems.iter().any(Problem::is_error) {
+            PartState::Error
+        } else if problems.iter().any(|p| p.severity == Severity::Warning) {
+            PartState::Warning
+        } else {
+            PartState::Ok
+        }
+    }
+
+    /// Why the bundle cannot be submitted yet (empty when it can), zh / en.
+    pub fn blockers(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.session().is_none() {
+            out.push(("尚未加载".to_owned(), "Not loaded yet".to_owned()));
+            return out;
+        }
+        if let Err(problems) = self.form_check() {
+            let n = problems.len();
+            out.push((format!("表单还有 {n} 处需要修改"), format!("The form has {n} problem(s) to correct")));
+        }
+        for req in self.requirements() {
+            let (zh, en) = req.part.labels();
+            let count = self.results(req.part).len();
+            match self.part_state(req.part) {
+                PartState::Checking => out.push((format!("{zh}正在检查"), format!("The {en} is being checked"))),
+                PartState::Error => out.push((format!("{zh}不符合要求"), format!("The {en} does not meet the rules"))),
+                PartState::Warning if !self.acks.contains(&req.part) => {
+                    out.push((format!("请确认{zh}的提示"), format!("Acknowledge the warnings on the {en}")));
+                }
+                _ if count < req.min => out.push((format!("请上传{zh}"), format!("Upload the {en}"))),
+                _ => {}
+            }
+        }
+        // Parts not required by the current choices are not uploaded, so they never block.
+        out
+    }
+
+    /// True when every rule passes and every warning is acknowledged.
+    pub fn can_submit(&self) -> bool {
+        self.blockers().is_empty() && !matches!(self.upload, Upload::Sending { .. } | Upload::Waiting { .. })
+    }
+
+    /// The files to upload, in part order (only the parts the requirements allow).
+    pub fn upload_files(&self) -> Vec<(Part, Rc<ImageResult>)> {
+        let mut out = Vec::new();
+        for req in self.requirements() {
+            for r in self.results(req.part).into_iter().take(req.max) {
+                if r.output.is_some() {
+                    out.push((req.part, r));
+                }
+            }
+        }
+        out
+    }
+
+    /// The earlier submission this visit amends, when modification is open.
+    pub fn amends(&self) -> Option<&str> {
+        let s = self.session()?;
+        if !s.config.features.modification_open {
+            return None;
+        }
+        s.submissions.iter().find(|v| v.kind.as_deref() != Some("amendment")).map(|v| v.id.as_str())
+    }
+
+    fn bundle_changed(&mut self) {
+        // A different bundle needs a different idempotency key.
+        if !matches!(self.upload, Upload::Sending { .. }) {
+            self.key = None;
+            if matches!(self.upload, Upload::Failed(_)) {
+                self.upload = Upload::Idle;
+            }
+        }
+    }
+
+    fn say(&mut self, zh: impl Into<String>, en: impl Into<String>) {
+        self.live = (zh.into(), en.into());
+    }
+
+    /// Applies one action.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::SetLang(lang) => self.lang = lang,
+            Action::Loaded(session) => {
+                self.raw = prefill(&session.me, session.archive.as_ref(), session.today);
+                let earlier = session
+                    .submissions
+                    .iter()
+                    .find(|v| v.status != intake_rules::wire::SubmissionStatus::NeedsAttention)
+                    .cloned();
+                if let Some(v) = earlier.filter(|_| !session.config.features.modification_open) {
+                    self.already_submitted = true;
+                    self.receipt = Some(v);
+                    self.step = Step::Receipt;
+                } else {
+                    self.step = Step::Identity;
+                }
+                self.load = Load::Ready(session);
+                self.say("已加载", "Loaded");
+            }
+            Action::LoadFailed(f) => self.load = Load::Failed(f),
+            Action::Reload => self.load = Load::Loading,
+            Action::Field(name, value) => {
+                if name == "working_years" && self.working_years_locked() {
+                    return;
+                }
+                set_field(&mut self.raw, &name, &value);
+                self.touched.insert(name);
+                self.bundle_changed();
+            }
+            Action::Touch(name) => {
+                self.touched.insert(name);
+            }
+            Action::Next => match self.step {
+                Step::Form if self.form_check().is_err() => {
+                    self.show_all = true;
+                    self.say("表单还有需要修改的地方", "Some fields need your attention");
+                }
+                Step::Documents if !self.documents_ready() => {
+                    self.say("照片或证件还未通过检查", "The photo or documents have not passed the checks yet");
+                }
+                Step::Review => {}
+                step => self.step = step.next(),
+            },
+            Action::Back => {
+                if self.step != Step::Receipt {
+                    self.step = self.step.prev();
+                }
+            }
+            Action::Goto(step) => {
+                if step < self.step && self.step != Step::Receipt {
+                    self.step = step;
+                }
+            }
+            Action::Checking(part, index, file_name) => {
+                let slots = self.parts.entry(part).or_default();
+                let slot = Slot::Checking { file_name: file_name.clone() };
+                if index < slots.len() {
+                    slots[index] = slot;
+                } else {
+                    slots.push(slot);
+                }
+                self.acks.remove(&part);
+                self.bundle_changed();
+                self.say(format!("正在检查 {file_name}"), format!("Checking {file_name}"));
+            }
+            Action::Checked(part, index, result) => {
+                if let Some(slot) = self.parts.get_mut(&part).and_then(|s| s.get_mut(index)) {
+                    // Ignore a late result for a slot that was replaced since.
+                    if matches!(slot, Slot::Checking { file_name } if *file_name == result.file_name) {
+                        *slot = Slot::Done(result);
+                    }
+                }
+                let (zh, en) = part.labels();
+                let (szh, sen) = match self.part_state(part) {
+                    PartState::Ok => ("检查通过", "passed the checks"),
+                    PartState::Warning => ("通过，但有提示需要确认", "passed with warnings to acknowledge"),
+                    PartState::Error => ("未通过检查", "did not pass the checks"),
+                    _ => ("", ""),
+                };
+                self.say(format!("{zh}{szh}"), format!("The {en} {sen}"));
+            }
+            Action::Remove(part, index) => {
+                if let Some(slots) = self.parts.get_mut(&part)
+                    && index < slots.len()
+                {
+                    slots.remove(index);
+                }
+                self.acks.remove(&part);
+                self.bundle_changed();
+            }
+            Action::Ack(part, yes) => {
+                if yes {
+                    self.acks.insert(part);
+                } else {
+                    self.acks.remove(&part);
+                }
+            }
+            Action::Submit(fresh) => {
+                if !self.blockers().is_empty() || matches!(self.upload, Upload::Sending { .. }) {
+                    return;
+                }
+                if self.key.is_none() {
+                    self.key = Some(fresh);
+                }
+                self.upload = Upload::Sending { progress: 0.0, attempt: 1 };
+                self.say("正在提交", "Submitting");
+            }
+            Action::Progress(attempt, progress) => {
+                if matches!(self.upload, Upload::Sending { .. } | Upload::Waiting { .. }) {
+                    self.upload = Upload::Sending { progress: progress.clamp(0.0, 1.0), attempt };
+                }
+            }
+            Action::Waiting(attempt, seconds) => {
+                self.upload = Upload::Waiting { attempt, seconds };
+                self.say(
+                    format!("网络中断，{seconds} 秒后自动重试（不会重复提交）"),
+                    format!("Network lost; retrying in {seconds} s (it will not be submitted twice)"),
+                );
+            }
+            Action::Failed(f) => {
+                self.upload = Upload::Failed(f);
+                self.say("提交失败", "Submission failed");
+            }
+            Action::Submitted(v) => {
+                self.upload = Upload::Idle;
+                self.receipt = Some(v);
+                self.step = Step::Receipt;
+                self.say("提交成功", "Submitted");
+            }
+            Action::Status(v) => {
+                if self.receipt.as_ref().is_some_and(|r| r.id == v.id) {
+                    self.receipt = Some(v);
+                }
+            }
+        }
+    }
+
+    fn documents_ready(&self) -> bool {
+        self.requirements().iter().all(|req| {
+            let state = self.part_state(req.part);
+            let count = self.results(req.part).len();
+            count >= req.min
+                && state != PartState::Error
+                && state != PartState::Checking
+                && (state != PartState::Warning || self.acks.contains(&req.part))
+        })
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        Rc::new(next)
+    }
+}
+
+/// The form as it starts: the identity from iXiamen, the rest from the archive
+/// (certificate holders) or derived from the certificate number (new applicants).
+pub fn prefill(me: &Me, archive: Option<&Archive>, today: Date) -> RawBundle {
+    let mut raw = RawBundle::default();
+    let id = &me.identity;
+    raw.identity.name = Some(id.name.clone());
+    raw.identity.certificate_type = Some(id.certificate_type.as_str().to_owned());
+    raw.identity.certificate_number = Some(id.certificate_number.clone());
+    raw.identity.mobile = id.mobile.clone();
+    if let Ok(Some(facts)) = parse_certificate(id.certificate_type, &id.certificate_number, today) {
+        raw.gender = Some(
+            match facts.gender {
+                Gender::Male => "male",
+                Gender::Female => "female",
+            }
+            .to_owned(),
+        );
+        raw.birth_date = Some(facts.birth_date.to_string());
+    }
+    if let Some(a) = archive {
+        if raw.gender.is_none() {
+            raw.gender.clone_from(&a.gender);
+        }
+        if raw.birth_date.is_none() {
+            raw.birth_date.clone_from(&a.birth_date);
+        }
+        raw.unit = a.basic.unit.clone();
+        raw.post.position.clone_from(&a.basic.position);
+        raw.qualification.holds_certificate = Some(a.holds_certificate);
+        raw.qualification.certificate_origin.clone_from(&a.certificate_origin);
+        raw.qualification.title.clone_from(&a.basic.title);
+        raw.education = a.basic.education.clone();
+        raw.working_years = a.working_years;
+    }
+    raw
+}
+
+fn opt(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| value.to_owned())
+}
+
+/// Sets one form field by its bundle JSON path.
+pub fn set_field(raw: &mut RawBundle, name: &str, value: &str) {
+    match name {
+        "gender" => raw.gender = opt(value),
+        "birth_date" => raw.birth_date = opt(value),
+        "identity.mobile" => raw.identity.mobile = opt(value),
+        "unit.name" => raw.unit.name = opt(value),
+        "unit.uscc" => raw.unit.uscc = opt(&value.to_ascii_uppercase()),
+        "unit.type" => raw.unit.kind = opt(value),
+        "post.status" => raw.post.status = opt(value),
+        "post.position" => raw.post.position = opt(value),
+        "qualification.holds_certificate" => {
+            raw.qualification.holds_certificate = match value {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            };
+            if raw.qualification.holds_certificate != Some(true) {
+                raw.qualification.certificate_origin = None;
+            }
+        }
+        "qualification.certificate_origin" => raw.qualification.certificate_origin = opt(value),
+        "qualification.title" => raw.qualification.title = opt(value),
+        "education.level" => raw.education.level = opt(value),
+        "education.school" => raw.education.school = opt(value),
+        "education.major" => raw.education.major = opt(value),
+        "education.graduation_date" => raw.education.graduation_date = opt(value),
+        "working_years" => raw.working_years = value.trim().parse().ok(),
+        "email" => raw.email = opt(value),
+        _ => {}
+    }
+}
+
+/// Reads one form field by its bundle JSON path (for the inputs' values).
+pub fn get_field(raw: &RawBundle, name: &str) -> String {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    match name {
+        "gender" => s(&raw.gender),
+        "birth_date" => s(&raw.birth_date),
+        "identity.mobile" => s(&raw.identity.mobile),
+        "unit.name" => s(&raw.unit.name),
+        "unit.uscc" => s(&raw.unit.uscc),
+        "unit.type" => s(&raw.unit.kind),
+        "post.status" => s(&raw.post.status),
+        "post.position" => s(&raw.post.position),
+        "qualification.holds_certificate" => {
+            raw.qualification.holds_certificate.map(|b| b.to_string()).unwrap_or_default()
+        }
+        "qualification.certificate_origin" => s(&raw.qualification.certificate_origin),
+        "qualification.title" => s(&raw.qualification.title),
+        "education.level" => s(&raw.education.level),
+        "education.school" => s(&raw.education.school),
+        "education.major" => s(&raw.education.major),
+        "education.graduation_date" => s(&raw.education.graduation_date),
+        "working_years" => raw.working_years.map(|y| y.to_string()).unwrap_or_default(),
+        "email" => s(&raw.email),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::ImageOutput;
+    use crate::model::{Features, Help};
+    use intake_rules::catalog::Code;
+    use intake_rules::form::Identity;
+    use intake_rules::profile::ProfileSet;
+    use intake_rules::report::Report;
+
+    fn people() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../tests/fixtures/people.json")).expect("people.json")
+    }
+
+    fn session_for(key: &str, modification_open: bool, submissions: Vec<SubmissionView>) -> Rc<Session> {
+        let all = people();
+        let p = all["people"].as_array().unwrap().iter().find(|p| p["key"] == key).expect("person").clone();
+        let identity = Identity {
+            name: p["name"].as_str().unwrap().to_owned(),
+            certificate_type: CertificateType::parse(p["certificate_type"].as_str().unwrap()).unwrap(),
+            certificate_number: p["certificate_number"].as_str().unwrap().to_owned(),
+            mobile: p["mobile"].as_str().map(str::to_owned),
+        };
+        let archive = p.get("archive").filter(|a| !a.is_null()).map(|a| {
+            let mut a = a.clone();
+            a["gender"] = p["gender"].clone();
+            a["birth_date"] = p["birth_date"].clone();
+            serde_json::from_value::<Archive>(a).expect("archive")
+        });
+        Rc::new(Session {
+            config: WidgetConfig {
+                profile: ProfileSet::embedded().default_profile().clone(),
+                help: Help::default(),
+                features: Features { modification_open },
+            },
+            me: Me { identity, certificate_number_masked: "***".into(), mobile_masked: None, name_has_pinyin: false },
+            archive,
+            submissions,
+            today: Date::new(2026, 11, 26).unwrap(),
+        })
+    }
+
+    fn loaded(key: &str) -> State {
+        let mut s = State::default();
+        s.apply(Action::Loaded(session_for(key, false, Vec::new())));
+        s
+    }
+
+    fn result(part: Part, name: &str, verdict: Vec<Problem>, output: bool) -> Rc<ImageResult> {
+        let mut report = Report::new();
+        report.extend(verdict);
+        Rc::new(ImageResult {
+            part,
+            file_name: name.to_owned(),
+            before: report.clone(),
+            verdict: report,
+            output: output.then(|| ImageOutput {
+                bytes: vec![0xFF, 0xD8, 0xFF],
+                media_type: "image/jpeg".into(),
+                file_name: format!("{}.jpg", part.name()),
+                width: 295,
+                height: 413,
+                url: "blob:x".into(),
+            }),
+            before_url: None,
+            fingerprint: None,
+        })
+    }
+
+    fn attach(s: &mut State, part: Part, verdict: Vec<Problem>, output: bool) {
+        let index = s.parts.get(&part).map_or(0, Vec::len);
+        let name = format!("{}-{index}.jpg", part.name());
+        s.apply(Action::Checking(part, index, name.clone()));
+        assert_eq!(s.part_state(part), PartState::Checking);
+        s.apply(Action::Checked(part, index, result(part, &name, verdict, output)));
+    }
+
+    fn field(s: &mut State, name: &str, value: &str) {
+        s.apply(Action::Field(name.to_owned(), value.to_owned()));
+    }
+
+    #[test]
+    fn a_certificate_holder_starts_from_the_archive_with_locked_working_years() {
+        let mut s = loaded("xiamen-holder");
+        assert_eq!(s.step, Step::Identity);
+        assert_eq!(s.raw.unit.uscc.as_deref(), Some("91350200MA31U8K4XK"));
+        assert_eq!(s.raw.working_years, Some(12));
+        assert_eq!(s.raw.gender.as_deref(), Some("female"));
+        assert_eq!(s.raw.birth_date.as_deref(), Some("1985-07-15"));
+        assert!(s.working_years_locked());
+        field(&mut s, "working_years", "30");
+        assert_eq!(s.raw.working_years, Some(12), "FAQ 12: read-only for holders");
+        // Only the post status is missing.
+        let problems = s.form_check().unwrap_err();
+        assert_eq!(problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(), vec!["post.status"]);
+        field(&mut s, "post.status", "on_post");
+        assert!(s.form_check().is_ok());
+    }
+
+    #[test]
+    fn a_new_applicant_gets_gender_and_birth_date_from_the_number_and_types_the_rest() {
+        let mut s = loaded("new-applicant");
+        assert!(s.session().unwrap().archive.is_none());
+        assert_eq!(s.raw.birth_date.as_deref(), Some("1998-11-02"));
+        assert_eq!(s.raw.gender.as_deref(), Some("female"));
+        assert!(!s.working_years_locked());
+        field(&mut s, "working_years", "40");
+        assert_eq!(s.raw.working_years, Some(40));
+        let problems = s.form_check().unwrap_err();
+        assert!(problems.iter().any(|p| p.code == Code::FormWorkingYearsExceedAge), "{problems:?}");
+    }
+
+    #[test]
+    fn next_on_an_invalid_form_shows_every_problem_and_stays() {
+        let mut s = loaded("new-applicant");
+        s.apply(Action::Next);
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Form);
+        assert!(s.field_problems("unit.uscc").is_empty(), "untouched fields are quiet");
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Form);
+        assert!(s.show_all);
+        assert_eq!(s.field_problems("unit.uscc")[0].code, Code::FormRequired);
+        field(&mut s, "unit.uscc", "91350200MA31U8K4XA");
+        assert_eq!(s.field_problems("unit.uscc")[0].code, Code::FormUsccInvalid);
+        field(&mut s, "unit.uscc", "91350200ma31u8k4xk");
+        assert_eq!(s.raw.unit.uscc.as_deref(), Some("91350200MA31U8K4XK"), "upper-cased as typed");
+        assert!(s.field_problems("unit.uscc").is_empty());
+    }
+
+    #[test]
+    fn required_documents_follow_certificate_type_and_post_status() {
+        let mut s = loaded("passport-holder");
+        field(&mut s, "post.status", "on_post");
+        let parts: Vec<Part> = s.requirements().iter().filter(|r| r.min > 0).map(|r| r.part).collect();
+        assert_eq!(parts, vec![Part::Photo, Part::PassportInfo, Part::PassportValidity, Part::WorkCertificate]);
+        let mut s = loaded("xiamen-holder");
+        field(&mut s, "post.status", "off_post");
+        let reqs = s.requirements();
+        let required: Vec<Part> = reqs.iter().filter(|r| r.min > 0).map(|r| r.part).collect();
+        assert_eq!(required, vec![Part::Photo, Part::IdFront, Part::IdBack]);
+        assert!(reqs.iter().any(|r| r.part == Part::Supporting && r.min == 0 && r.max == 3));
+    }
+
+    fn ready_holder() -> State {
+        let mut s = loaded("xiamen-holder");
+        field(&mut s, "post.status", "off_post");
+        for _ in 0..4 {
+            s.apply(Action::Next);
+        }
+        assert_eq!(s.step, Step::Documents);
+        s
+    }
+
+    #[test]
+    fn errors_block_warnings_need_acknowledging_and_late_results_are_ignored() {
+        let mut s = ready_holder();
+        assert!(!s.can_submit());
+        attach(&mut s, Part::Photo, vec![Problem::new("photo", Code::PhotoNotColour, &[])], false);
+        assert_eq!(s.part_state(Part::Photo), PartState::Error);
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Documents, "an error keeps the person on the documents step");
+        // Replace the photo; the old file's late result must not overwrite the new slot.
+        s.apply(Action::Checking(Part::Photo, 0, "new.jpg".into()));
+        s.apply(Action::Checked(Part::Photo, 0, result(Part::Photo, "old.jpg", Vec::new(), true)));
+        assert_eq!(s.part_state(Part::Photo), PartState::Checking);
+        s.apply(Action::Checked(Part::Photo, 0, result(Part::Photo, "new.jpg", Vec::new(), true)));
+        assert_eq!(s.part_state(Part::Photo), PartState::Ok);
+        attach(&mut s, Part::IdFront, Vec::new(), true);
+        let swapped = Problem::new(
+            "id_back",
+            Code::DocumentSidesSwapped,
+            &[("first", &"a"), ("second", &"b"), ("first_en", &"a"), ("second_en", &"b")],
+        );
+        attach(&mut s, Part::IdBack, vec![swapped], true);
+        assert_eq!(s.part_state(Part::IdBack), PartState::Warning);
+        assert!(!s.can_submit());
+        s.apply(Action::Ack(Part::IdBack, true));
+        assert!(s.can_submit(), "{:?}", s.blockers());
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Review);
+        let files: Vec<Part> = s.upload_files().iter().map(|(p, _)| *p).collect();
+        assert_eq!(files, vec![Part::Photo, Part::IdFront, Part::IdBack]);
+        s.apply(Action::Remove(Part::IdFront, 0));
+        assert!(!s.can_submit());
+        assert!(!s.acks.contains(&Part::IdFront));
+    }
+
+    fn submittable() -> State {
+        let mut s = ready_holder();
+        for part in [Part::Photo, Part::IdFront, Part::IdBack] {
+            attach(&mut s, part, Vec::new(), true);
+        }
+        s.apply(Action::Next);
+        assert!(s.can_submit(), "{:?}", s.blockers());
+        s
+    }
+
+    #[test]
+    fn one_idempotency_key_per_bundle_across_retries() {
+        let mut s = submittable();
+        s.apply(Action::Submit("key-1".into()));
+        assert_eq!(s.key.as_deref(), Some("key-1"));
+        assert!(!s.can_submit(), "no second upload while one is running");
+        s.apply(Action::Submit("key-x".into()));
+        assert_eq!(s.key.as_deref(), Some("key-1"));
+        s.apply(Action::Waiting(2, 2));
+        s.apply(Action::Failed(Failure { problems: Vec::new(), retryable: true }));
+        s.apply(Action::Submit("key-2".into()));
+        assert_eq!(s.key.as_deref(), Some("key-1"), "a retry of the same bundle reuses its key");
+        s.apply(Action::Failed(Failure { problems: Vec::new(), retryable: true }));
+        field(&mut s, "email", "chen@example.com");
+        assert_eq!(s.key, None, "a changed bundle gets a new key");
+        s.apply(Action::Submit("key-3".into()));
+        assert_eq!(s.key.as_deref(), Some("key-3"));
+        let receipt = SubmissionView {
+            id: "sub-1".into(),
+            status: intake_rules::wire::SubmissionStatus::Received,
+            status_label: None,
+            received_at: "2026-11-26T12:00:00Z".into(),
+            reason: None,
+            kind: None,
+        };
+        s.apply(Action::Submitted(receipt.clone()));
+        assert_eq!(s.step, Step::Receipt);
+        s.apply(Action::Back);
+        assert_eq!(s.step, Step::Receipt, "no way back into a submitted bundle");
+        let mut later = receipt;
+        later.status = intake_rules::wire::SubmissionStatus::Accepted;
+        s.apply(Action::Status(later));
+        assert_eq!(s.receipt.as_ref().unwrap().status, intake_rules::wire::SubmissionStatus::Accepted);
+    }
+
+    #[test]
+    fn an_earlier_submission_shows_the_receipt_while_modification_is_closed() {
+        let earlier = SubmissionView {
+            id: "sub-0".into(),
+            status: intake_rules::wire::SubmissionStatus::Forwarded,
+            status_label: None,
+            received_at: String::new(),
+            reason: None,
+            kind: Some("submission".into()),
+        };
+        let mut s = State::default();
+        s.apply(Action::Loaded(session_for("xiamen-holder", false, vec![earlier.clone()])));
+        assert_eq!(s.step, Step::Receipt);
+        assert!(s.already_submitted);
+        assert_eq!(s.amends(), None);
+        let mut s = State::default();
+        s.apply(Action::Loaded(session_for("xiamen-holder", true, vec![earlier])));
+        assert_eq!(s.step, Step::Identity, "with modification open the flow becomes an amendment");
+        assert_eq!(s.amends(), Some("sub-0"));
+    }
+
+    #[test]
+    fn fields_round_trip_through_their_names() {
+        let mut raw = RawBundle::default();
+        for (name, value) in [
+            ("unit.name", "厦门某公司"),
+            ("unit.type", "enterprise"),
+            ("post.position", "会计"),
+            ("qualification.holds_certificate", "true"),
+            ("qualification.certificate_origin", "elsewhere"),
+            ("education.graduation_date", "2010-07-01"),
+            ("working_years", "5"),
+            ("email", "a@b.cn"),
+        ] {
+            set_field(&mut raw, name, value);
+            assert_eq!(get_field(&raw, name), value, "{name}");
+        }
+        set_field(&mut raw, "qualification.holds_certificate", "false");
+        assert_eq!(raw.qualification.certificate_origin, None, "origin only applies to holders");
+        set_field(&mut raw, "unit.name", "   ");
+        assert_eq!(raw.unit.name, None);
+    }
+}

@@ -1,0 +1,267 @@
+//! The image pipeline in headless Chromium, in a dedicated worker as in production:
+//! `cargo test --target wasm32-unknown-unknown -p intake-widget` (runner: wasm-bindgen-test-runner,
+//! `.cargo/config.toml`; CHROMEDRIVER=/usr/bin/chromedriver).
+//!
+//! The worker-side function (`imaging::worker::answer`) runs on the fixture corpus with the
+//! browser's decoder (`createImageBitmap` + `OffscreenCanvas`) and must give the codes of
+//! `tests/fixtures/expected.json`, upload-ready bytes whose rules verdict is the one shown, and the
+//! same picture as the rules' own decoder would produce.
+#![cfg(target_arch = "wasm32")]
+
+use std::collections::BTreeSet;
+
+use intake_rules::decode::{self, DecodeLimits};
+use intake_rules::submission::Part;
+use intake_rules::{Code, document, photo};
+use intake_widget::imaging::pipeline;
+use intake_widget::imaging::worker::{Answer, Decoder, answer};
+use intake_widget::imaging::{ImageOutput, ImageResult, pair_problems};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+const EXPECTED: &str = include_str!("../../tests/fixtures/expected.json");
+
+static FIXTURES: &[(&str, &[u8])] = &[
+    ("document/id_back.jpg", include_bytes!("../../tests/fixtures/document/id_back.jpg")),
+    ("document/id_front.jpg", include_bytes!("../../tests/fixtures/document/id_front.jpg")),
+    ("document/id_front_blurred.jpg", include_bytes!("../../tests/fixtures/document/id_front_blurred.jpg")),
+    ("document/id_front_copy_resized.jpg", include_bytes!("../../tests/fixtures/document/id_front_copy_resized.jpg")),
+    ("document/id_front_dark.jpg", include_bytes!("../../tests/fixtures/document/id_front_dark.jpg")),
+    ("document/id_front_glare.jpg", include_bytes!("../../tests/fixtures/document/id_front_glare.jpg")),
+    ("document/id_front_small_640x480.jpg", include_bytes!("../../tests/fixtures/document/id_front_small_640x480.jpg")),
+    ("document/passport_info.jpg", include_bytes!("../../tests/fixtures/document/passport_info.jpg")),
+    ("document/passport_validity.jpg", include_bytes!("../../tests/fixtures/document/passport_validity.jpg")),
+    ("file/empty.jpg", include_bytes!("../../tests/fixtures/file/empty.jpg")),
+    ("file/encrypted.pdf", include_bytes!("../../tests/fixtures/file/encrypted.pdf")),
+    ("file/gif_named.jpg", include_bytes!("../../tests/fixtures/file/gif_named.jpg")),
+    ("file/jpeg_bomb.jpg", include_bytes!("../../tests/fixtures/file/jpeg_bomb.jpg")),
+    ("file/png_bomb.png", include_bytes!("../../tests/fixtures/file/png_bomb.png")),
+    ("file/random.jpg", include_bytes!("../../tests/fixtures/file/random.jpg")),
+    ("file/truncated.jpg", include_bytes!("../../tests/fixtures/file/truncated.jpg")),
+    ("file/work_certificate.jpg", include_bytes!("../../tests/fixtures/file/work_certificate.jpg")),
+    ("file/work_certificate.pdf", include_bytes!("../../tests/fixtures/file/work_certificate.pdf")),
+    ("photo/blue_background.jpg", include_bytes!("../../tests/fixtures/photo/blue_background.jpg")),
+    ("photo/blurred.jpg", include_bytes!("../../tests/fixtures/photo/blurred.jpg")),
+    ("photo/bright.jpg", include_bytes!("../../tests/fixtures/photo/bright.jpg")),
+    ("photo/camera_exif6_gps.jpg", include_bytes!("../../tests/fixtures/photo/camera_exif6_gps.jpg")),
+    ("photo/camera_white.jpg", include_bytes!("../../tests/fixtures/photo/camera_white.jpg")),
+    ("photo/dark.jpg", include_bytes!("../../tests/fixtures/photo/dark.jpg")),
+    ("photo/gradient_background.jpg", include_bytes!("../../tests/fixtures/photo/gradient_background.jpg")),
+    ("photo/grayscale.jpg", include_bytes!("../../tests/fixtures/photo/grayscale.jpg")),
+    ("photo/grey_background.jpg", include_bytes!("../../tests/fixtures/photo/grey_background.jpg")),
+    ("photo/head_too_big_295x413.jpg", include_bytes!("../../tests/fixtures/photo/head_too_big_295x413.jpg")),
+    ("photo/no_subject.jpg", include_bytes!("../../tests/fixtures/photo/no_subject.jpg")),
+    ("photo/off_centre_295x413.jpg", include_bytes!("../../tests/fixtures/photo/off_centre_295x413.jpg")),
+    ("photo/off_centre_camera.jpg", include_bytes!("../../tests/fixtures/photo/off_centre_camera.jpg")),
+    ("photo/pattern_background.jpg", include_bytes!("../../tests/fixtures/photo/pattern_background.jpg")),
+    ("photo/portrait.png", include_bytes!("../../tests/fixtures/photo/portrait.png")),
+    ("photo/standard_295x413.jpg", include_bytes!("../../tests/fixtures/photo/standard_295x413.jpg")),
+    ("photo/tiny_200x280.jpg", include_bytes!("../../tests/fixtures/photo/tiny_200x280.jpg")),
+];
+
+fn fixture(rel: &str) -> &'static [u8] {
+    FIXTURES.iter().find(|(n, _)| *n == rel).map(|(_, b)| *b).unwrap_or_else(|| panic!("no fixture {rel}"))
+}
+
+fn blob(bytes: &[u8], name: &str) -> web_sys::Blob {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    web_sys::File::new_with_u8_array_sequence(&parts, name).expect("file").into()
+}
+
+async fn run(part: Part, rel: &str, profile: &str, browser: bool) -> Answer {
+    answer(part, &blob(fixture(rel), rel), profile, browser).await.expect("answer")
+}
+
+fn part_of(kind: &str) -> Part {
+    match kind {
+        "photo" => Part::Photo,
+        "id-front" => Part::IdFront,
+        "id-back" => Part::IdBack,
+        "passport-info" => Part::PassportInfo,
+        "passport-validity" => Part::PassportValidity,
+        "work-certificate" => Part::WorkCertificate,
+        other => panic!("kind {other}"),
+    }
+}
+
+fn codes(r: &intake_rules::Report) -> BTreeSet<String> {
+    r.codes().iter().map(|c| c.as_str().to_owned()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_corpus_gets_its_expected_codes_through_the_browser_decoder() {
+    let expected: serde_json::Value = serde_json::from_str(EXPECTED).expect("json");
+    let mut failures = Vec::new();
+    let mut browser_decoded = 0;
+    for case in expected["files"].as_array().expect("files") {
+        let rel = case["file"].as_str().unwrap();
+        let part = part_of(case["kind"].as_str().unwrap());
+        let profile = case["profile"].as_str().unwrap_or("");
+        let want: BTreeSet<String> =
+            case["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        let a = run(part, rel, profile, true).await;
+        if a.decoder == Decoder::Browser {
+            browser_decoded += 1;
+        }
+        let got = codes(&a.processed.before);
+        if got != want {
+            failures.push(format!("{rel} as {part:?}: expected {want:?}, found {got:?}"));
+        }
+        // The verdict is the rules' check of the output bytes; a passing verdict always has bytes.
+        if let Some(out) = &a.processed.output {
+            let server = match part {
+                Part::Photo => photo::check(&out.bytes, pipeline::profile(profile)),
+                Part::WorkCertificate => intake_rules::attachment::check("work_certificate", &out.bytes).report,
+                p => document::check(p.document_kind().unwrap(), &out.bytes).report,
+            };
+            assert_eq!(server, a.processed.verdict, "{rel}");
+        } else {
+            assert!(!a.processed.verdict.passes(), "{rel}: a passing verdict without bytes");
+        }
+        if case["fix"].as_str() == Some("passes") {
+            assert!(a.processed.verdict.passes(), "{rel}: {:?}", a.processed.verdict);
+        }
+    }
+    assert!(browser_decoded >= 25, "only {browser_decoded} files went through createImageBitmap");
+    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Mean absolute difference per channel of two same-sized JPEGs, decoded by the rules.
+fn mean_diff(a: &[u8], b: &[u8]) -> f64 {
+    let a = decode::decode(a, &DecodeLimits::DEFAULT).expect("a").raw;
+    let b = decode::decode(b, &DecodeLimits::DEFAULT).expect("b").raw;
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[wasm_bindgen_test]
+async fn a_rotated_camera_photo_is_decoded_upright_and_fixed_like_the_rules_do() {
+    let rel = "photo/camera_exif6_gps.jpg";
+    let browser = run(Part::Photo, rel, "", true).await;
+    let rules = run(Part::Photo, rel, "", false).await;
+    assert_eq!(browser.decoder, Decoder::Browser);
+    assert_eq!(rules.decoder, Decoder::Rules);
+    let b = browser.processed.output.expect("fixed");
+    let r = rules.processed.output.expect("fixed");
+    assert_eq!((b.width, b.height), (295, 413));
+    assert!(browser.processed.verdict.passes(), "{:?}", browser.processed.verdict);
+    let diff = mean_diff(&b.bytes, &r.bytes);
+    // A wrong orientation or crop gives tens; two decoders and resamplers of the same picture a few.
+    assert!(diff < 8.0, "browser and rules outputs differ by {diff:.1} per channel");
+    let d = decode::decode(&b.bytes, &DecodeLimits::DEFAULT).unwrap();
+    assert!(!d.metadata.any(), "no metadata in the output");
+}
+
+#[wasm_bindgen_test]
+async fn hostile_files_are_refused_before_the_browser_decodes_them() {
+    for (rel, code) in [
+        ("file/jpeg_bomb.jpg", Code::ImageDimensionsOverLimit),
+        ("file/png_bomb.png", Code::ImageDimensionsOverLimit),
+        ("file/truncated.jpg", Code::ImageCorrupt),
+        ("file/gif_named.jpg", Code::FileUnsupportedFormat),
+        ("file/empty.jpg", Code::FileEmpty),
+    ] {
+        let a = run(Part::Photo, rel, "", true).await;
+        assert_eq!(a.decoder, Decoder::Rules, "{rel} never reaches createImageBitmap");
+        assert!(a.processed.before.has(code) && a.processed.output.is_none(), "{rel}: {:?}", a.processed.before);
+        assert!(!a.previewable, "{rel}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn heic_the_browser_cannot_decode_explains_how_to_export_jpeg() {
+    let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+    heic.extend(std::iter::repeat_n(0u8, 512));
+    let a = answer(Part::Photo, &blob(&heic, "IMG_0001.HEIC"), "", true).await.expect("answer");
+    assert_eq!(a.processed.before.codes(), vec![Code::FileHeicUnsupported]);
+    assert!(!a.processed.verdict.passes() && a.processed.output.is_none() && !a.previewable);
+    let hint = &a.processed.before.problems()[0].hint;
+    assert!(hint.zh.contains("兼容性最佳") && hint.en.contains("Most Compatible"), "{hint:?}");
+}
+
+#[wasm_bindgen_test]
+async fn pdfs_are_kept_as_given_and_documents_carry_their_fingerprint() {
+    let pdf = run(Part::WorkCertificate, "file/work_certificate.pdf", "", true).await;
+    let out = pdf.processed.output.expect("pdf kept");
+    assert_eq!((out.media_type, out.bytes.as_slice()), ("application/pdf", fixture("file/work_certificate.pdf")));
+
+    let result = |part, a: Answer| {
+        let out = a.processed.output.expect("document output");
+        ImageResult {
+            part,
+            file_name: String::new(),
+            before: a.processed.before,
+            verdict: a.processed.verdict,
+            output: Some(ImageOutput {
+                bytes: out.bytes,
+                media_type: out.media_type.into(),
+                file_name: String::new(),
+                width: out.width,
+                height: out.height,
+                url: String::new(),
+            }),
+            before_url: None,
+            fingerprint: a.processed.fingerprint,
+        }
+    };
+    let front = result(Part::IdFront, run(Part::IdFront, "document/id_front.jpg", "", true).await);
+    let copy = result(Part::IdBack, run(Part::IdBack, "document/id_front_copy_resized.jpg", "", true).await);
+    let back = result(Part::IdBack, run(Part::IdBack, "document/id_back.jpg", "", true).await);
+    assert!(front.fingerprint.is_some() && front.verdict.passes());
+    let codes = |v: Vec<intake_rules::Problem>| v.into_iter().map(|p| p.code).collect::<Vec<_>>();
+    assert_eq!(codes(pair_problems(&front, &copy)), vec![Code::DocumentSameImageBothSides]);
+    assert_eq!(codes(pair_problems(&front, &back)), vec![]);
+    // Swapped: the emblem side chosen as the portrait side.
+    let swapped_front = result(Part::IdFront, run(Part::IdFront, "document/id_back.jpg", "", true).await);
+    let swapped_back = result(Part::IdBack, run(Part::IdBack, "document/id_front.jpg", "", true).await);
+    assert_eq!(codes(pair_problems(&swapped_front, &swapped_back)), vec![Code::DocumentSidesSwapped]);
+}
+
+/// The main thread's side for real: `Imaging::process` posts to a module worker that loads this
+/// very test module (the runner serves it as `/wasm-bindgen-test`) and answers like
+/// `www/intake-worker.js`.
+#[wasm_bindgen_test]
+async fn imaging_process_goes_through_a_real_worker() {
+    use intake_widget::imaging::Imaging;
+    let origin = js_sys::eval("self.location.origin").unwrap().as_string().unwrap();
+    let script = format!(
+        "import init, * as w from '{origin}/wasm-bindgen-test';\n\
+         const ready = init({{ module_or_path: '{origin}/wasm-bindgen-test_bg.wasm' }});\n\
+         self.onmessage = async (e) => {{ await ready; const id = e.data.id;\n\
+           try {{ const r = await w.imagingProcess(e.data); r.id = id; self.postMessage(r, r.output ? [r.output] : []); }}\n\
+           catch (err) {{ self.postMessage({{ id, error: String(err) }}); }} }};"
+    );
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/javascript");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&script));
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).unwrap();
+    let url = web_sys::Url::create_object_url_with_blob(&blob).unwrap();
+    let imaging = Imaging::new(&url);
+    let file: web_sys::File = blob_file(fixture("photo/camera_exif6_gps.jpg"), "IMG_0001.JPG");
+    let r = imaging.process(Part::Photo, file, "").await;
+    assert!(r.verdict.passes(), "{:?}", r.verdict);
+    assert!(r.before.has(Code::PhotoExifRotated));
+    let out = r.output.as_ref().expect("output");
+    assert_eq!((out.width, out.height, out.file_name.as_str()), (295, 413, "IMG_0001.jpg"));
+    assert_eq!(photo::check(&out.bytes, pipeline::profile("")), r.verdict);
+    assert!(r.before_url.as_deref().is_some_and(|u| u.starts_with("blob:")) && out.url.starts_with("blob:"));
+    r.revoke_urls();
+    // More images than RECYCLE_AFTER: the worker is recycled and the results stay right.
+    for _ in 0..intake_widget::imaging::RECYCLE_AFTER {
+        let file = blob_file(fixture("file/truncated.jpg"), "t.jpg");
+        let r = imaging.process(Part::Photo, file, "").await;
+        assert_eq!(r.verdict.codes(), vec![Code::ImageCorrupt]);
+        assert!(r.output.is_none() && r.before_url.is_none());
+    }
+    // A worker that cannot load fails the request with a code, it does not hang.
+    let broken = Imaging::new(&format!("{origin}/no-such-worker.js"));
+    let r = broken.process(Part::Photo, blob_file(fixture("photo/standard_295x413.jpg"), "a.jpg"), "").await;
+    assert_eq!(r.verdict.codes(), vec![Code::FileProcessingFailed]);
+}
+
+fn blob_file(bytes: &[u8], name: &str) -> web_sys::File {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    web_sys::File::new_with_u8_array_sequence(&parts, name).expect("file")
+}
