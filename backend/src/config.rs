@@ -327,7 +327,8 @@ impl Config {
 
     /// Environment overrides: `INTAKE_ADDR`, `INTAKE_STORE_URL`, `INTAKE_OIDC_ISSUER`,
     /// `INTAKE_OIDC_AUDIENCE`, `INTAKE_OIDC_JWKS_URI`, `INTAKE_PLATFORM_URL`, `INTAKE_MODIFICATION_OPEN`,
-    /// `INTAKE_PHOTO_PROFILE`, `INTAKE_WWW_DIR`, `INTAKE_FORWARDING` (`on`/`off`).
+    /// `INTAKE_PHOTO_PROFILE`, `INTAKE_WWW_DIR`, `INTAKE_FORWARDING` (`on`/`off`), `INTAKE_CORS_ORIGINS` and
+    /// `INTAKE_FRAME_ANCESTORS` (comma-separated origins).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), String> {
         if let Some(v) = var("INTAKE_ADDR") {
             self.server.addr = v.parse().map_err(|e| format!("INTAKE_ADDR {v:?}: {e}"))?;
@@ -369,6 +370,13 @@ impl Config {
         }
         if let Some(v) = var("INTAKE_WWW_DIR") {
             self.server.www_dir = Some(v.into());
+        }
+        let origins = |v: String| v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+        if let Some(v) = var("INTAKE_CORS_ORIGINS") {
+            self.security.cors_origins = origins(v);
+        }
+        if let Some(v) = var("INTAKE_FRAME_ANCESTORS") {
+            self.security.frame_ancestors = origins(v);
         }
         Ok(())
     }
@@ -434,9 +442,11 @@ mod tests {
             "INTAKE_ADDR" => Some("127.0.0.1:9999".into()),
             "INTAKE_MODIFICATION_OPEN" => Some("on".into()),
             "INTAKE_STORE_URL" => Some("sqlite:///tmp/x.db".into()),
+            "INTAKE_CORS_ORIGINS" => Some("https://www.ixiamen.example, https://m.ixiamen.example,".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.security.cors_origins, ["https://www.ixiamen.example", "https://m.ixiamen.example"]);
         assert_eq!(c.server.addr.port(), 9999);
         assert!(c.features.modification_open);
         assert_eq!(c.store.url, "sqlite:///tmp/x.db");

@@ -186,6 +186,16 @@ async fn demo(addr: SocketAddr) -> ExitCode {
     config.platform.base_url = format!("http://{platform_addr}");
     config.identity.issuer = format!("http://{addr}/sandbox/idp");
     config.forwarding.base_delay_ms = 1000;
+    // Host pages on other origins (an embed test page) may be allowed here too, and the pages moved.
+    if let Err(e) = config.apply_env(|k| {
+        if matches!(k, "INTAKE_CORS_ORIGINS" | "INTAKE_FRAME_ANCESTORS" | "INTAKE_WWW_DIR") {
+            std::env::var(k).ok()
+        } else {
+            None
+        }
+    }) {
+        return fail(&e);
+    }
     let pages_hint = pages_hint(&config);
     if let Err(e) = config.validate() {
         return fail(&e);

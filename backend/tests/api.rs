@@ -386,6 +386,12 @@ async fn security_headers_cors_and_rate_limits() {
     assert_eq!(ok.headers()["access-control-allow-origin"], "https://www.ixiamen.example");
     let no = preflight("https://evil.example").reply(&h.app).await;
     assert_eq!(no.status(), 403);
+    // Our own pages send Origin too (module scripts, POSTs): same-origin requests are not refused.
+    let own = |origin: &'static str| {
+        warp::test::request().path("/api/v1/config").header("host", "intake.example:8443").header("origin", origin)
+    };
+    assert_eq!(own("https://intake.example:8443").reply(&h.app).await.status(), 200, "same origin");
+    assert_eq!(own("https://elsewhere.example").reply(&h.app).await.status(), 403, "a foreign origin");
 
     // One submission per 10 minutes here: the second attempt is 429 with Retry-After.
     let token = h.token("xiamen-holder");

@@ -273,7 +273,118 @@ pub fn probe(bytes: &[u8]) -> Result<(Sniffed, u32, u32), DecodeError> {
 /// [`decode`] refuses by header (empty, too large, unsupported, dimension bombs,
 /// implausibly small, truncated JPEG).
 pub fn inspect(bytes: &[u8], limits: &DecodeLimits) -> Result<Header, DecodeError> {
+    if !cfg!(feature = "png") && sniff(bytes) == Sniffed::Png {
+        precheck(bytes, limits)?;
+        return png_header(bytes, bytes.len(), limits, true);
+    }
     open(bytes, limits).map(|(_, header)| header)
+}
+
+/// Reads a PNG's header and metadata chunks without its pixel decoder (the widget's build has
+/// none: the browser decodes PNGs, and every output is JPEG). Checks the limits and the
+/// plausibility of the declared size like the decoder path; with `whole`, also that the file
+/// ends with its `IEND` chunk (a truncated PNG is refused).
+pub fn png_header(bytes: &[u8], file_len: usize, limits: &DecodeLimits, whole: bool) -> Result<Header, DecodeError> {
+    let be32 = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    if sniff(bytes) != Sniffed::Png || bytes.get(12..16) != Some(b"IHDR") || be32(8) != Some(13) {
+        return Err(DecodeError::Corrupt);
+    }
+    let (width, height) = (be32(16).unwrap_or(0), be32(20).unwrap_or(0));
+    // RGBA at 8 bits: what the browser allocates for it.
+    let alloc = u64::from(width) * u64::from(height) * 4;
+    check_declared(bytes, file_len, Sniffed::Png, (width, height), alloc, limits)?;
+    let mut metadata = Metadata::default();
+    let mut orientation = Orientation::NoTransforms;
+    let mut at = 8;
+    let mut ended = false;
+    while let (Some(len), Some(kind)) = (be32(at), bytes.get(at + 4..at + 8)) {
+        let start = at + 8;
+        let end = start.saturating_add(len as usize);
+        let data = bytes.get(start..end.min(bytes.len())).unwrap_or_default();
+        match kind {
+            b"eXIf" => {
+                metadata.exif = true;
+                metadata.gps = has_gps_ifd(data);
+                orientation = Orientation::from_exif_chunk(data).unwrap_or(Orientation::NoTransforms);
+            }
+            b"iTXt" if data.starts_with(b"XML:com.adobe.xmp") => metadata.xmp = true,
+            b"IEND" => {
+                ended = true;
+                break;
+            }
+            _ => {}
+        }
+        // Chunk: length, type, data, CRC.
+        at = end.saturating_add(4);
+    }
+    if whole && !ended {
+        return Err(DecodeError::Corrupt);
+    }
+    Ok(Header { format: Sniffed::Png, width, height, orientation, metadata })
+}
+
+/// How many leading bytes [`inspect_prefix`] needs at most: EXIF (APP1) is at most 64 KiB, and
+/// the frame header follows it.
+pub const PREFIX_BYTES: usize = 128 * 1024;
+
+/// The refusals of [`inspect`] that need only the first bytes of a file of `file_len` bytes:
+/// empty, too large, unsupported format, dimensions over the limits, too small for the
+/// declared pixels. Returns the format and the stored size. A header that does not fit in
+/// `prefix` reads as [`DecodeError::Corrupt`]: callers then [`inspect`] the whole file. This is
+/// what a caller asks before handing the file to another decoder (the widget's worker starts
+/// the browser's decode on it while [`inspect`] checks the rest, e.g. truncation).
+pub fn inspect_prefix(
+    prefix: &[u8],
+    file_len: usize,
+    limits: &DecodeLimits,
+) -> Result<(Sniffed, u32, u32), DecodeError> {
+    if file_len == 0 {
+        return Err(DecodeError::Empty);
+    }
+    if file_len > limits.max_file_bytes {
+        return Err(DecodeError::TooLarge { size: file_len, limit: limits.max_file_bytes });
+    }
+    let sniffed = match sniff(prefix) {
+        s @ (Sniffed::Jpeg | Sniffed::Png) => s,
+        other => return Err(DecodeError::Unsupported(other)),
+    };
+    if !cfg!(feature = "png") && sniffed == Sniffed::Png {
+        return png_header(prefix, file_len, limits, false).map(|h| (Sniffed::Png, h.width, h.height));
+    }
+    let decoder = match reader(prefix, sniffed, limits)?.into_decoder() {
+        Ok(d) => d,
+        Err(image::ImageError::Limits(_)) => return Err(over_limit(prefix, limits)),
+        Err(_) => return Err(DecodeError::Corrupt),
+    };
+    let (width, height) = decoder.dimensions();
+    check_declared(prefix, file_len, sniffed, (width, height), decoder.total_bytes(), limits)?;
+    Ok((sniffed, width, height))
+}
+
+/// The checks on the size a header declares: not zero, within the limits (sides, pixels, the
+/// decoder's allocation) and plausible for the file's length. One place for every reader.
+fn check_declared(
+    prefix: &[u8],
+    file_len: usize,
+    sniffed: Sniffed,
+    (width, height): (u32, u32),
+    alloc: u64,
+    limits: &DecodeLimits,
+) -> Result<(), DecodeError> {
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Corrupt);
+    }
+    if width > limits.max_side
+        || height > limits.max_side
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+        || alloc > limits.max_alloc
+    {
+        return Err(DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side });
+    }
+    if !plausible_len(prefix, file_len, sniffed, width, height) {
+        return Err(DecodeError::Corrupt);
+    }
+    Ok(())
 }
 
 fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDecoder + 'a>, Header), DecodeError> {
@@ -284,19 +395,7 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDeco
         Err(_) => return Err(DecodeError::Corrupt),
     };
     let (width, height) = decoder.dimensions();
-    if width == 0 || height == 0 {
-        return Err(DecodeError::Corrupt);
-    }
-    if width > limits.max_side
-        || height > limits.max_side
-        || u64::from(width) * u64::from(height) > limits.max_pixels
-        || decoder.total_bytes() > limits.max_alloc
-    {
-        return Err(DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side });
-    }
-    if !plausible_size(bytes, sniffed, width, height) {
-        return Err(DecodeError::Corrupt);
-    }
+    check_declared(bytes, bytes.len(), sniffed, (width, height), decoder.total_bytes(), limits)?;
     let exif = decoder.exif_metadata().ok().flatten();
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
@@ -348,6 +447,10 @@ fn reader<'a>(
     sniffed: Sniffed,
     limits: &DecodeLimits,
 ) -> Result<ImageReader<Cursor<&'a [u8]>>, DecodeError> {
+    if !cfg!(feature = "png") && sniffed == Sniffed::Png {
+        // Built without the PNG decoder (the widget: the browser decodes PNGs).
+        return Err(DecodeError::Unsupported(Sniffed::Png));
+    }
     let format = if sniffed == Sniffed::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut image_limits = Limits::default();
@@ -360,6 +463,11 @@ fn reader<'a>(
 
 /// Decodes a JPEG or PNG within `limits`.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeError> {
+    if !cfg!(feature = "png") && sniff(bytes) == Sniffed::Png {
+        // No PNG decoder in this build: still refuse what the header shows (bombs, truncation).
+        inspect(bytes, limits)?;
+        return Err(DecodeError::Unsupported(Sniffed::Png));
+    }
     let (decoder, header) = open(bytes, limits)?;
     let (width, height) = (header.width, header.height);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
@@ -375,10 +483,11 @@ const DEFLATE_MAX_RATIO: u64 = 1032;
 /// of the luma plane: at most 512 pixels per byte.
 const JPEG_MAX_PIXELS_PER_BYTE: u64 = 512;
 
-/// A file too small to hold the pixels its header declares is truncated or
-/// crafted: refuse it before the decoder allocates the declared picture.
-fn plausible_size(bytes: &[u8], sniffed: Sniffed, width: u32, height: u32) -> bool {
-    let (w, h, len) = (u64::from(width), u64::from(height), bytes.len() as u64);
+/// A file too small to hold the pixels its header declares is truncated or crafted: refuse it
+/// before the decoder allocates the declared picture. `len` is the file's length, `bytes` its
+/// first bytes (at least the header).
+fn plausible_len(bytes: &[u8], len: usize, sniffed: Sniffed, width: u32, height: u32) -> bool {
+    let (w, h, len) = (u64::from(width), u64::from(height), len as u64);
     match sniffed {
         Sniffed::Jpeg => w * h <= JPEG_MAX_PIXELS_PER_BYTE * len,
         Sniffed::Png => {
@@ -483,6 +592,24 @@ mod tests {
     }
 
     #[test]
+    fn rgba_pixels_are_composited_on_white_and_keep_the_files_facts() {
+        let header = Header {
+            format: Sniffed::Png,
+            width: 4000,
+            height: 2,
+            orientation: Orientation::Rotate90,
+            metadata: Metadata::default(),
+        };
+        let rgba = [10, 20, 30, 255, 0, 0, 0, 0, 100, 100, 100, 128, 1, 2, 3, 255];
+        let d = Decoded::from_rgba(header, &rgba, 2, 2, true).expect("2×2");
+        assert_eq!(d.raw.as_raw(), &[10, 20, 30, 255, 255, 255, 177, 177, 177, 1, 2, 3]);
+        assert_eq!((d.orientation, d.header.orientation), (Orientation::NoTransforms, Orientation::Rotate90));
+        assert_eq!((d.upright_dimensions(), d.source_dimensions()), ((2, 2), (2, 4000)));
+        assert!(!d.is_file_pixels());
+        assert!(Decoded::from_rgba(header, &rgba[..12], 2, 2, true).is_none(), "too few bytes");
+    }
+
+    #[test]
     fn gps_pointer_is_found_in_both_byte_orders() {
         // IFD0 with one entry: tag 0x8825.
         let le = b"II\x2a\x00\x08\x00\x00\x00\x01\x00\x25\x88\x04\x00\x01\x00\x00\x00\x1a\x00\x00\x00";
@@ -493,5 +620,31 @@ mod tests {
         other[10] = 0x12; // tag 0x8812
         assert!(!has_gps_ifd(&other));
         assert!(!has_gps_ifd(b"II\x2a\x00\xff\xff\xff\xff"));
+    }
+
+    #[test]
+    fn png_header_reads_what_the_decoder_reads_without_decoding() {
+        let png: &[u8] = include_bytes!("../../tests/fixtures/photo/portrait.png");
+        let limits = DecodeLimits::DEFAULT;
+        let header = png_header(png, png.len(), &limits, true).expect("header");
+        let decoded = decode(png, &limits).expect("decodes (png feature on in tests)");
+        assert_eq!(header.format, Sniffed::Png);
+        assert_eq!((header.width, header.height), decoded.raw.dimensions());
+        assert_eq!(header.metadata, decoded.metadata);
+        // A prefix is enough for the size; the whole file must end with IEND.
+        let prefix = &png[..64.min(png.len())];
+        let early = png_header(prefix, png.len(), &limits, false).expect("prefix");
+        assert_eq!((early.width, early.height), (header.width, header.height));
+        assert_eq!(png_header(&png[..png.len() - 20], png.len() - 20, &limits, true), Err(DecodeError::Corrupt));
+        // A dimension bomb is refused from its header.
+        let mut bomb = png.to_vec();
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        assert!(matches!(
+            png_header(&bomb, bomb.len(), &limits, true),
+            Err(DecodeError::DimensionsOverLimit { width: 100_000, .. })
+        ));
+        // Not a PNG.
+        assert_eq!(png_header(b"GIF89a....", 10, &limits, true), Err(DecodeError::Corrupt));
     }
 }

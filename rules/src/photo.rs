@@ -183,6 +183,11 @@ pub fn decode_problem(field: &str, error: &DecodeError, accepted: &str) -> Probl
         DecodeError::TooLarge { size, limit } => {
             Problem::new(field, Code::FileTooLarge, &[("size", &human_bytes(*size)), ("limit", &human_bytes(*limit))])
         }
+        // Built without the PNG decoder (the widget), a PNG reaches the rules only when the
+        // browser failed to decode it: that is the browser's failure, not the file's format.
+        DecodeError::Unsupported(Sniffed::Png) if !cfg!(feature = "png") => {
+            Problem::new(field, Code::FileProcessingFailed, &[])
+        }
         DecodeError::Unsupported(s) => {
             Problem::new(field, Code::FileUnsupportedFormat, &[("detected", &s.name()), ("accepted", &accepted)])
         }

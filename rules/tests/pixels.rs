@@ -173,3 +173,27 @@ fn a_downscaled_document_keeps_the_files_size_for_the_size_rule() {
     let out = document::check_decoded(DocumentKind::IdFront, &big, &pixels);
     assert!(!out.report.has(intake_rules::Code::DocumentTooSmall), "{:?}", out.report);
 }
+
+#[test]
+fn the_prefix_check_refuses_bombs_from_the_first_bytes_and_agrees_with_inspect() {
+    let limits = DecodeLimits::DEFAULT;
+    for rel in ["file/png_bomb.png", "file/jpeg_bomb.jpg", "file/gif_named.jpg", "file/empty.jpg", "file/random.jpg"] {
+        let bytes = read(rel);
+        let prefix = &bytes[..bytes.len().min(decode::PREFIX_BYTES)];
+        let by_prefix = decode::inspect_prefix(prefix, bytes.len(), &limits).unwrap_err();
+        assert_eq!(by_prefix, decode::inspect(&bytes, &limits).unwrap_err(), "{rel}");
+    }
+    for rel in ["photo/camera_exif6_gps.jpg", "photo/portrait.png", "document/id_front.jpg"] {
+        let bytes = read(rel);
+        let h = decode::inspect(&bytes, &limits).unwrap();
+        let prefix = &bytes[..bytes.len().min(decode::PREFIX_BYTES)];
+        assert_eq!(decode::inspect_prefix(prefix, bytes.len(), &limits), Ok((h.format, h.width, h.height)), "{rel}");
+    }
+    // Truncation is not visible in the first bytes: the whole-file inspect catches it.
+    let truncated = read("file/truncated.jpg");
+    assert!(decode::inspect_prefix(&truncated[..4096], truncated.len(), &limits).is_ok());
+    assert_eq!(decode::inspect(&truncated, &limits).unwrap_err(), decode::DecodeError::Corrupt);
+    // A claimed size far beyond the prefix is judged on the file's length.
+    let camera = read("photo/camera_exif6_gps.jpg");
+    assert_eq!(decode::inspect_prefix(&camera[..4096], 600, &limits), Err(decode::DecodeError::Corrupt));
+}

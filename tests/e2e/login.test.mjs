@@ -3,16 +3,33 @@
 // <intake-collection>, with styles isolated both ways.
 
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { login } from '../oidc/flow.mjs';
-import { startStack } from './harness.mjs';
+import { FIXTURES, startStack } from './harness.mjs';
 import { assertNoPageProblems, axeViolations, horizontalOverflow, inspectStep, signIn, tokenOf } from './pages.mjs';
 import { scenario } from './ui.mjs';
 
 let stack;
-before(async () => { stack = await startStack('login'); });
-after(async () => { await stack?.stop(); });
+// A host page on another origin (and another site: localhost vs 127.0.0.1), as the iXiamen page is.
+let host;
+let hostPage = '';
+before(async () => {
+  host = http.createServer((req, res) => {
+    res.writeHead(req.url === '/host.html' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(req.url === '/host.html' ? hostPage : 'not found');
+  });
+  await new Promise((resolve) => { host.listen(0, '127.0.0.1', resolve); });
+  // `intake serve` reads INTAKE_CORS_ORIGINS: the host's origin may call the API and load the assets.
+  process.env.INTAKE_CORS_ORIGINS = `http://localhost:${host.address().port}`;
+  stack = await startStack('login');
+});
+after(async () => {
+  await stack?.stop();
+  host?.close();
+});
 
 test('8: the standalone page signs in with PKCE (S256) and mounts the widget', async () => {
   const page = await stack.newPage({ width: 360, height: 740 });
@@ -151,5 +168,30 @@ test('the layout and accessibility checks find what they look for, inside shadow
   assert.ok(overflow.some((line) => line.includes('too-wide')), `the wide element is reported: ${overflow.join('; ')}`);
   const violations = await axeViolations(page);
   assert.ok(violations.some((v) => v.id === 'image-alt'), `an image without alt is reported: ${JSON.stringify(violations)}`);
+  await page.context().close();
+});
+
+scenario('7: a host page on another site embeds the widget with one script tag; the image worker runs cross-origin', async () => {
+  const { id_token: token } = await login({ issuer: stack.issuer, login: 'rare-name', redirect: `${stack.base}/` });
+  hostPage = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>i厦门</title>
+    <script src="${stack.base}/intake-embed.js"></script></head>
+    <body><h1>i厦门</h1><intake-collection api-base="${stack.base}"></intake-collection>
+    <script>document.querySelector('intake-collection').token = ${JSON.stringify(token)};</script></body></html>`;
+  const page = await stack.newPage({ width: 360, height: 740 });
+  await page.goto(`http://localhost:${host.address().port}/host.html`);
+  await page.locator('intake-collection section[data-step="identity"]', { hasText: '王bing' }).waitFor({ timeout: 30_000 });
+  for (let i = 0; i < 2; i += 1) await page.locator('[data-action="next"]').click();
+  await page.locator('[data-step="form"]').waitFor();
+  await page.locator('select[name="post.status"]').selectOption('off_post');
+  await page.locator('[data-action="next"]').click();
+  await page.locator('[data-step="documents"]').waitFor();
+  await page.locator('input[data-part="photo"]').setInputFiles(path.join(FIXTURES, 'photo/camera_exif6_gps.jpg'));
+  const status = page.locator('[data-part-status="photo"]');
+  await page.waitForFunction(() => {
+    const s = document.querySelector('intake-collection').shadowRoot.querySelector('[data-part-status="photo"]');
+    return s && s.getAttribute('data-state') !== 'checking';
+  }, null, { timeout: 60_000 });
+  assert.equal(await status.getAttribute('data-state'), 'ok', 'the worker (a blob: bootstrap importing the asset origin) checked and fixed the photo');
+  assert.equal(await page.locator('img[data-preview="after"]').count(), 1);
   await page.context().close();
 });

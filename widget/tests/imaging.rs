@@ -163,8 +163,10 @@ async fn hostile_files_are_refused_before_the_browser_decodes_them() {
         ("file/gif_named.jpg", Code::FileUnsupportedFormat),
         ("file/empty.jpg", Code::FileEmpty),
     ] {
+        // Bombs, unsupported and empty files are refused by their first bytes and never reach
+        // createImageBitmap; a truncated JPEG may be decoded by it, but its pixels are not used.
         let a = run(Part::Photo, rel, "", true).await;
-        assert_eq!(a.decoder, Decoder::Rules, "{rel} never reaches createImageBitmap");
+        assert_eq!(a.decoder, Decoder::Rules, "{rel}: the rules decide");
         assert!(a.processed.before.has(code) && a.processed.output.is_none(), "{rel}: {:?}", a.processed.before);
         assert!(!a.previewable, "{rel}");
     }
@@ -179,6 +181,10 @@ async fn heic_the_browser_cannot_decode_explains_how_to_export_jpeg() {
     assert!(!a.processed.verdict.passes() && a.processed.output.is_none() && !a.previewable);
     let hint = &a.processed.before.problems()[0].hint;
     assert!(hint.zh.contains("兼容性最佳") && hint.en.contains("Most Compatible"), "{hint:?}");
+    // An oversized HEIC is refused by its size before the browser is asked to decode it.
+    heic.resize(DecodeLimits::DEFAULT.max_file_bytes + 1, 0);
+    let a = answer(Part::Photo, &blob(&heic, "IMG_0002.HEIC"), "", true).await.expect("answer");
+    assert_eq!(a.processed.before.codes(), vec![Code::FileTooLarge]);
 }
 
 #[wasm_bindgen_test]

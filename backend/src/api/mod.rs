@@ -294,7 +294,20 @@ pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
             .allow_headers(["authorization", "content-type", "idempotency-key"])
             .expose_headers(["retry-after"])
             .max_age(600);
-        served.with(cors).map(warp::reply::Reply::into_response).boxed()
+        // Our own pages send `Origin` too (module scripts, POSTs): a request from the origin it is
+        // addressed to is not cross-origin and bypasses the allow-list (warp's CORS would refuse it).
+        let same_origin = warp::header::optional::<String>("origin")
+            .and(warp::header::optional::<String>("host"))
+            .and_then(|origin: Option<String>, host: Option<String>| async move {
+                let own = match (origin.as_deref(), host.as_deref()) {
+                    (None, _) => true,
+                    (Some(o), Some(h)) => o.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)),
+                    (Some(_), None) => false,
+                };
+                if own { Ok(()) } else { Err(warp::reject::not_found()) }
+            })
+            .untuple_one();
+        same_origin.and(served.clone()).or(served.with(cors).map(warp::reply::Reply::into_response)).unify().boxed()
     };
     // The page assets (embed script, widget module, worker) are loaded by host pages on other
     // sites (the iXiamen page): they may be read cross-origin; everything else only same-site.

@@ -267,10 +267,34 @@ impl Imaging {
     }
 }
 
+/// Browsers start workers only from the page's own origin. When the widget's assets live on
+/// another origin (the embed on the iXiamen page), a same-origin `blob:` module imports the real
+/// worker script; its imports and the WebAssembly then load by CORS from the asset server.
+fn new_worker(url: &str, opts: &web_sys::WorkerOptions) -> Result<web_sys::Worker, JsValue> {
+    let page = web_sys::window().map(|w| w.location().origin().unwrap_or_default()).unwrap_or_default();
+    let target = web_sys::Url::new(url).map(|u| u.origin()).unwrap_or_default();
+    if page.is_empty() || target.is_empty() || page == target {
+        return web_sys::Worker::new_with_options(url, opts);
+    }
+    let source = format!("import {};", json_string(url));
+    let parts = js_sys::Array::of1(&JsValue::from_str(&source));
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag)?;
+    // Not revoked: the worker fetches it asynchronously; it is a few bytes per worker.
+    let blob_url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    web_sys::Worker::new_with_options(&blob_url, opts)
+}
+
+/// A JavaScript string literal.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
 fn spawn(url: &str, inner: Weak<RefCell<Inner>>) -> Result<Running, JsValue> {
     let opts = web_sys::WorkerOptions::new();
     opts.set_type(web_sys::WorkerType::Module);
-    let worker = web_sys::Worker::new_with_options(url, &opts)?;
+    let worker = new_worker(url, &opts)?;
     let weak = inner.clone();
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
         let data = e.data();

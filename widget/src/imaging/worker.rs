@@ -1,14 +1,16 @@
 //! The worker side (runs in `www/intake-worker.js`, never on the UI thread).
 //!
-//! For one request: read the bytes; read the header facts with the rules
-//! (`decode::inspect`: format, size, orientation, metadata; dimension bombs,
-//! truncated and unsupported files are refused here, before the browser is
-//! asked to decode anything); decode once with the browser's decoder
-//! (`createImageBitmap`), draw it scaled to the part's working size on an
-//! `OffscreenCanvas` (so no full-resolution RGBA copy ever reaches WASM); hand
-//! the pixels to the rules' analysis and fix; then check the produced bytes
-//! with the rules' own decoder (the server's). Where `createImageBitmap` or
-//! `OffscreenCanvas` are missing or fail, the rules decode the bytes themselves.
+//! For one request: read the first bytes and check them with the rules
+//! (`decode::inspect_prefix`: empty, oversized, unsupported, dimension bombs,
+//! implausibly small: refused here, before the browser is asked to decode
+//! anything); start the browser's decode (`createImageBitmap`) and, while it
+//! runs off this thread, read the whole file and take its header facts with the
+//! rules (`decode::inspect`: size, orientation, metadata, completeness); draw the
+//! bitmap scaled to the part's working size on an `OffscreenCanvas` (so no
+//! full-resolution RGBA copy ever reaches WASM); hand the pixels to the rules'
+//! analysis and fix; then check the produced bytes with the rules' own decoder
+//! (the server's). Where `createImageBitmap` or `OffscreenCanvas` are missing or
+//! fail, the rules decode the bytes themselves.
 //!
 //! Orientation: `imageOrientation: "from-image"`, the spec's default and the
 //! only value Chromium, Firefox and Safari agree on (Chromium has treated the
@@ -73,9 +75,23 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, use_brow
         timings.push((name, n - t));
         t = n;
     };
-    let buf = JsFuture::from(blob.array_buffer()).await?;
-    let bytes = Uint8Array::new(&buf).to_vec();
-    drop(buf);
+    let limits = match part {
+        Part::WorkCertificate | Part::Supporting => {
+            DecodeLimits { max_file_bytes: attachment::MAX_BYTES, ..DecodeLimits::DEFAULT }
+        }
+        _ => DecodeLimits::DEFAULT,
+    };
+    // The first bytes decide whether the browser may decode the file (bombs, unsupported formats
+    // and oversized files never reach it); its decode then runs while the whole file is read and
+    // inspected here.
+    let prefix = read_blob(&blob.slice_with_f64_and_f64(0.0, decode::PREFIX_BYTES as f64)?).await?;
+    let early = if use_browser && decode::inspect_prefix(&prefix, blob.size() as usize, &limits).is_ok() {
+        // No `createImageBitmap` here: the rules' decoder takes over below.
+        start_bitmap(blob).ok()
+    } else {
+        None
+    };
+    let bytes = read_blob(blob).await?;
     lap("read", &mut timings);
     let profile = pipeline::profile(profile_id);
     let sniffed = decode::sniff(&bytes);
@@ -87,21 +103,29 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, use_brow
     };
     match sniffed {
         Sniffed::Jpeg | Sniffed::Png => {
-            let limits = match part {
-                Part::WorkCertificate | Part::Supporting => {
-                    DecodeLimits { max_file_bytes: attachment::MAX_BYTES, ..DecodeLimits::DEFAULT }
-                }
-                _ => DecodeLimits::DEFAULT,
-            };
-            // Header first: refused files never reach the browser's decoder.
+            // The whole header (and, for JPEG, that the file is complete), as the rules' decode checks it.
             let header = decode::inspect(&bytes, &limits);
             lap("inspect", &mut timings);
-            let Ok(header) = header else { return Ok(rules_path(&bytes, false, timings)) };
+            let Ok(header) = header else {
+                if let Some(early) = early {
+                    // A truncated file the browser was already decoding: its pixels are not used.
+                    if let Ok(b) = JsFuture::from(early).await.and_then(JsCast::dyn_into::<web_sys::ImageBitmap>) {
+                        b.close();
+                    }
+                }
+                return Ok(rules_path(&bytes, false, timings));
+            };
             if !use_browser {
                 return Ok(rules_path(&bytes, true, timings));
             }
-            let decoded =
-                browser_decode(blob, Some(header.upright_dimensions()), pipeline::working_long_side(part)).await;
+            let bitmap = match early {
+                Some(p) => Ok(p),
+                None => start_bitmap(blob),
+            };
+            let decoded = match bitmap {
+                Ok(p) => read_bitmap(p, Some(header.upright_dimensions()), pipeline::working_long_side(part)).await,
+                Err(e) => Err(e),
+            };
             lap("decode", &mut timings);
             match decoded {
                 Ok(BrowserPixels { rgba, width: w, height: h, .. }) => {
@@ -125,11 +149,14 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, use_brow
                 _ => Ok(rules_path(&bytes, true, timings)),
             }
         }
+        Sniffed::Heif if bytes.len() > limits.max_file_bytes => Ok(rules_path(&bytes, false, timings)),
         Sniffed::Heif => {
             // The rules do not read HEIC; the browser may (Safari does).
-            let Ok(BrowserPixels { rgba, width: w, height: h, full }) =
-                browser_decode(blob, None, pipeline::working_long_side(part)).await
-            else {
+            let decoded = match start_bitmap(blob) {
+                Ok(p) => read_bitmap(p, None, pipeline::working_long_side(part)).await,
+                Err(e) => Err(e),
+            };
+            let Ok(BrowserPixels { rgba, width: w, height: h, full }) = decoded else {
                 return Ok(Answer {
                     processed: pipeline::heic_unsupported(part),
                     previewable: false,
@@ -184,27 +211,36 @@ struct BrowserPixels {
     full: (u32, u32),
 }
 
-/// Decodes with `createImageBitmap` (upright, full size: its own `resizeWidth` costs more than
-/// the decode, while a scaled `drawImage` is cheap), checks the bitmap against `expect` (the
-/// upright size the header declares) and the rules' limits, then draws it scaled to fit
-/// `max_long` on an `OffscreenCanvas` and reads the RGBA pixels back.
-async fn browser_decode(
-    blob: &web_sys::Blob,
-    expect: Option<(u32, u32)>,
-    max_long: u32,
-) -> Result<BrowserPixels, JsValue> {
+async fn read_blob(blob: &web_sys::Blob) -> Result<Vec<u8>, JsValue> {
+    let buf = JsFuture::from(blob.array_buffer()).await?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
+/// Starts `createImageBitmap` (upright, full size: its own `resizeWidth` costs more than the
+/// decode, while a scaled `drawImage` is cheap); the browser decodes off this thread.
+fn start_bitmap(blob: &web_sys::Blob) -> Result<js_sys::Promise, JsValue> {
     let opts = web_sys::ImageBitmapOptions::new();
     // Not `premultiplyAlpha: "none"`: it costs Chromium a slower decode path (+40 % for 12 MP),
     // and the canvas below is opaque anyway.
     opts.set_image_orientation(web_sys::ImageOrientation::FromImage);
     let global = js_sys::global();
-    let promise = if let Some(scope) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
-        scope.create_image_bitmap_with_blob_and_image_bitmap_options(blob, &opts)?
+    if let Some(scope) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        scope.create_image_bitmap_with_blob_and_image_bitmap_options(blob, &opts)
     } else if let Some(window) = global.dyn_ref::<web_sys::Window>() {
-        window.create_image_bitmap_with_blob_and_image_bitmap_options(blob, &opts)?
+        window.create_image_bitmap_with_blob_and_image_bitmap_options(blob, &opts)
     } else {
-        return Err(JsValue::from_str("no createImageBitmap"));
-    };
+        Err(JsValue::from_str("no createImageBitmap"))
+    }
+}
+
+/// Awaits the bitmap, checks it against `expect` (the upright size the header declares) and the
+/// rules' limits, draws it scaled to fit `max_long` on an `OffscreenCanvas` and reads the RGBA
+/// pixels back.
+async fn read_bitmap(
+    promise: js_sys::Promise,
+    expect: Option<(u32, u32)>,
+    max_long: u32,
+) -> Result<BrowserPixels, JsValue> {
     let bitmap: web_sys::ImageBitmap = JsFuture::from(promise).await?.dyn_into()?;
     let (bw, bh) = (bitmap.width(), bitmap.height());
     let limits = DecodeLimits::DEFAULT;
