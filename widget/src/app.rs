@@ -879,7 +879,7 @@ fn receipt_view(state: &State, session: &Session) -> Html {
             }
             <dl class="ix-facts ix-receipt">
                 <dt>{ l.pick("回执号", "Receipt number") }</dt><dd data-receipt-id="">{ &r.id }</dd>
-                <dt>{ l.pick("提交时间", "Received at") }</dt><dd>{ &r.received_at }</dd>
+                <dt>{ l.pick("提交时间", "Received at") }</dt><dd><time datetime={r.received_at.clone()}>{ local_time(l, &r.received_at) }</time></dd>
                 <dt>{ l.pick("状态", "Status") }</dt>
                 <dd><span class={classes!("ix-status", format!("is-{}", status_code(r.status)))} data-receipt-status={status_code(r.status)}>{ l.pick(zh, en) }</span></dd>
                 if let Some(reason) = &r.reason {
@@ -889,6 +889,15 @@ fn receipt_view(state: &State, session: &Session) -> Html {
             { help_panel(l, session) }
         </>
     }
+}
+
+/// An RFC 3339 instant in the browser's time zone and the page's language (the raw text if it does not parse).
+fn local_time(l: Lang, rfc3339: &str) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
+    if date.get_time().is_nan() {
+        return rfc3339.to_owned();
+    }
+    String::from(date.to_locale_string(l.tag(), &wasm_bindgen::JsValue::UNDEFINED))
 }
 
 fn status_code(s: SubmissionStatus) -> &'static str {
