@@ -14,6 +14,9 @@
 # root), and a missing server is installed with apt-get. As another user, the
 # server runs as that user and must already be installed.
 # PG_BIN=/path/to/bin overrides where the server binaries are looked up.
+# INTAKE_PG_DURABLE=1 keeps a production server's durable settings (fsync,
+# synchronous_commit, full_page_writes) instead of turning them off for speed:
+# scripts/bench-scale.sh measures with it.
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
@@ -108,14 +111,20 @@ as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-loca
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+if [[ "${INTAKE_PG_DURABLE:-}" == 1 ]]; then
+    settings=(-c shared_buffers=128MB)
+else
+    # Throwaway data: no fsync.
+    settings=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+fi
+
 # A free port; if another process takes it before the server binds, try another (bounded).
 port=""
 for _ in $(seq 1 5); do
     candidate=$((30000 + RANDOM % 30000))
     port_in_use "$candidate" && continue
-    # Throwaway data: no fsync.
     as_owner "$bin/postgres" -D "$dir/data" -k "$dir" -c listen_addresses=127.0.0.1 -p "$candidate" \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$dir/server.log" 2>&1 &
+        -c max_connections=100 "${settings[@]}" >"$dir/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 60); do
         if "$bin/pg_isready" -q -h 127.0.0.1 -p "$candidate" -t 1; then
@@ -136,7 +145,7 @@ done
 
 "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres intake_test
 export INTAKE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/intake_test"
-log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (INTAKE_TEST_POSTGRES_URL=$INTAKE_TEST_POSTGRES_URL)"
+log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, ${INTAKE_PG_DURABLE:+durable }settings ${settings[*]} (INTAKE_TEST_POSTGRES_URL=$INTAKE_TEST_POSTGRES_URL)"
 
 set +e
 "$@"

@@ -704,8 +704,8 @@ async fn main() {
         .or_else(|_| std::env::var("INTAKE_TEST_POSTGRES_URL"))
         .unwrap_or_else(|_| {
             eprintln!(
-                "INTAKE_BENCH_POSTGRES_URL is not set: run `bash scripts/bench-scale.sh`, which starts a throwaway \
-                 PostgreSQL (durable settings) and sets it"
+                "INTAKE_BENCH_POSTGRES_URL (or INTAKE_TEST_POSTGRES_URL) is not set: run \
+                 `bash scripts/bench-scale.sh`, which starts a throwaway PostgreSQL (durable settings) and sets it"
             );
             std::process::exit(2);
         });
