@@ -30,6 +30,29 @@ pub enum SubmissionStatus {
 }
 
 impl SubmissionStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [SubmissionStatus; 4] = [
+        SubmissionStatus::Received,
+        SubmissionStatus::Forwarded,
+        SubmissionStatus::Accepted,
+        SubmissionStatus::NeedsAttention,
+    ];
+
+    /// The stable identifier, identical to the serde representation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::Received => "received",
+            SubmissionStatus::Forwarded => "forwarded",
+            SubmissionStatus::Accepted => "accepted",
+            SubmissionStatus::NeedsAttention => "needs_attention",
+        }
+    }
+
+    /// Parses the identifier returned by [`SubmissionStatus::as_str`].
+    pub fn parse(s: &str) -> Option<SubmissionStatus> {
+        SubmissionStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     /// Display labels, zh-CN and English.
     pub fn labels(self) -> (&'static str, &'static str) {
         match self {
@@ -58,6 +81,15 @@ pub struct Receipt {
 mod tests {
     use super::*;
     use crate::catalog::Code;
+
+    #[test]
+    fn status_identifiers_are_the_serde_names() {
+        for status in SubmissionStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(SubmissionStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(SubmissionStatus::parse("lost"), None);
+    }
 
     #[test]
     fn envelope_has_the_documented_shape() {

@@ -2,7 +2,6 @@
 //! bearer token, and the multipart upload through `XMLHttpRequest` (fetch
 //! cannot report upload progress).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use intake_rules::catalog::Code;
@@ -203,24 +202,14 @@ impl Api {
         }
         xhr.set_timeout(120_000);
 
-        // The request settles through one of load / error / timeout / abort.
-        let done: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
-        let settled = Promise::new(&mut |resolve, _reject| {
-            *done.borrow_mut() = Some(resolve);
-        });
-        let resolve = done.borrow_mut().take();
-        let finish = {
-            let resolve = resolve.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_e: JsValue| {
-                if let Some(r) = &resolve {
-                    let _ = r.call0(&JsValue::NULL);
-                }
-            })
-        };
-        xhr.set_onload(Some(finish.as_ref().unchecked_ref()));
-        xhr.set_onerror(Some(finish.as_ref().unchecked_ref()));
-        xhr.set_ontimeout(Some(finish.as_ref().unchecked_ref()));
-        xhr.set_onabort(Some(finish.as_ref().unchecked_ref()));
+        // The request settles through one of load / error / timeout / abort: each resolves the promise.
+        let mut resolve = None;
+        let settled = Promise::new(&mut |r, _reject| resolve = Some(r));
+        let resolve = resolve.ok_or_else(HttpError::network)?;
+        xhr.set_onload(Some(&resolve));
+        xhr.set_onerror(Some(&resolve));
+        xhr.set_ontimeout(Some(&resolve));
+        xhr.set_onabort(Some(&resolve));
         let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
             if e.length_computable() && e.total() > 0.0 {
                 progress(e.loaded() / e.total());
@@ -231,7 +220,6 @@ impl Api {
         }
         xhr.send_with_opt_form_data(Some(&form)).map_err(js_err)?;
         let _ = JsFuture::from(settled).await;
-        drop(finish);
         drop(on_progress);
 
         let status = xhr.status().unwrap_or(0);

@@ -376,16 +376,24 @@ enum Kind {
     Tel,
 }
 
-fn text_field(
-    state: &State,
-    dispatch: &Dispatch,
-    name: &'static str,
-    label: (&str, &str),
-    kind: Kind,
-    readonly: bool,
-) -> Html {
+/// What every form control needs: the state, the dispatcher, and the form problems shown now
+/// (the form rules run once per render, not once per field).
+struct Fields<'a> {
+    state: &'a State,
+    dispatch: &'a Dispatch,
+    visible: Vec<Problem>,
+}
+
+impl Fields<'_> {
+    fn problems(&self, name: &str) -> Vec<Problem> {
+        self.visible.iter().filter(|p| p.field == name).cloned().collect()
+    }
+}
+
+fn text_field(f: &Fields<'_>, name: &'static str, label: (&str, &str), kind: Kind, readonly: bool) -> Html {
+    let (state, dispatch) = (f.state, f.dispatch);
     let l = state.lang;
-    let problems = state.field_problems(name);
+    let problems = f.problems(name);
     let invalid = problems.iter().any(Problem::is_error);
     let id = format!("ix-f-{}", name.replace('.', "-"));
     let (ty, mode, auto) = match kind {
@@ -410,14 +418,14 @@ fn text_field(
 }
 
 fn select_field(
-    state: &State,
-    dispatch: &Dispatch,
+    f: &Fields<'_>,
     name: &'static str,
     label: (&str, &str),
     options: Vec<(&'static str, (&'static str, &'static str))>,
 ) -> Html {
+    let (state, dispatch) = (f.state, f.dispatch);
     let l = state.lang;
-    let problems = state.field_problems(name);
+    let problems = f.problems(name);
     let invalid = problems.iter().any(Problem::is_error);
     let value = get_field(&state.raw, name);
     let id = format!("ix-f-{}", name.replace('.', "-"));
@@ -445,44 +453,44 @@ fn form_view(state: &State, dispatch: &Dispatch) -> Html {
     let mobile_registered = session.me.identity.mobile.is_some();
     let holds = state.raw.qualification.holds_certificate == Some(true);
     let passport = matches!(session.me.identity.certificate_type, intake_rules::form::CertificateType::Passport);
-    let opts = |all: &[(&'static str, (&'static str, &'static str))]| all.to_vec();
+    let f = Fields { state, dispatch, visible: state.visible_form_problems() };
     html! {
         <form class="ix-form" novalidate=true onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <fieldset>
                 <legend>{ l.pick("个人信息", "Personal") }</legend>
-                { select_field(state, dispatch, "gender", ("性别", "Gender"), opts(&GenderChoice::ALL.iter().map(|g| (g.as_str(), g.labels())).collect::<Vec<_>>())) }
-                { text_field(state, dispatch, "birth_date", ("出生日期", "Birth date"), Kind::Date, !passport && state.raw.birth_date.is_some() && state.field_problems("birth_date").is_empty()) }
-                { text_field(state, dispatch, "identity.mobile", ("手机号码", "Mobile number"), Kind::Tel, mobile_registered) }
-                { text_field(state, dispatch, "email", ("电子邮箱（选填）", "Email (optional)"), Kind::Email, false) }
+                { select_field(&f, "gender", ("性别", "Gender"), GenderChoice::ALL.iter().map(|g| (g.as_str(), g.labels())).collect()) }
+                { text_field(&f, "birth_date", ("出生日期", "Birth date"), Kind::Date, !passport && state.raw.birth_date.is_some() && f.problems("birth_date").is_empty()) }
+                { text_field(&f, "identity.mobile", ("手机号码", "Mobile number"), Kind::Tel, mobile_registered) }
+                { text_field(&f, "email", ("电子邮箱（选填）", "Email (optional)"), Kind::Email, false) }
             </fieldset>
             <fieldset>
                 <legend>{ l.pick("工作单位", "Unit") }</legend>
-                { text_field(state, dispatch, "unit.name", ("单位名称", "Unit name"), Kind::Text, false) }
-                { text_field(state, dispatch, "unit.uscc", ("统一社会信用代码", "Unified social credit code"), Kind::Text, false) }
-                { select_field(state, dispatch, "unit.type", ("单位类型", "Unit type"), UnitType::ALL.iter().map(|u| (u.as_str(), u.labels())).collect()) }
+                { text_field(&f, "unit.name", ("单位名称", "Unit name"), Kind::Text, false) }
+                { text_field(&f, "unit.uscc", ("统一社会信用代码", "Unified social credit code"), Kind::Text, false) }
+                { select_field(&f, "unit.type", ("单位类型", "Unit type"), UnitType::ALL.iter().map(|u| (u.as_str(), u.labels())).collect()) }
             </fieldset>
             <fieldset>
                 <legend>{ l.pick("岗位", "Post") }</legend>
-                { select_field(state, dispatch, "post.status", ("是否在会计岗位", "Post status"), PostStatus::ALL.iter().map(|p| (p.as_str(), p.labels())).collect()) }
-                { text_field(state, dispatch, "post.position", ("职务", "Position"), Kind::Text, false) }
+                { select_field(&f, "post.status", ("是否在会计岗位", "Post status"), PostStatus::ALL.iter().map(|p| (p.as_str(), p.labels())).collect()) }
+                { text_field(&f, "post.position", ("职务", "Position"), Kind::Text, false) }
             </fieldset>
             <fieldset>
                 <legend>{ l.pick("资格与学历", "Qualification and education") }</legend>
                 if has_archive {
                     <p class="ix-muted">{ l.pick("持证情况以档案为准。", "Certificate status is taken from your archive.") }</p>
                 } else {
-                    { select_field(state, dispatch, "qualification.holds_certificate", ("是否持有会计专业资格证书", "Holds the accounting certificate"),
+                    { select_field(&f, "qualification.holds_certificate", ("是否持有会计专业资格证书", "Holds the accounting certificate"),
                         vec![("true", ("是", "Yes")), ("false", ("否", "No"))]) }
                 }
                 if holds {
-                    { select_field(state, dispatch, "qualification.certificate_origin", ("发证地", "Issued in"), CertificateOrigin::ALL.iter().map(|c| (c.as_str(), c.labels())).collect()) }
+                    { select_field(&f, "qualification.certificate_origin", ("发证地", "Issued in"), CertificateOrigin::ALL.iter().map(|c| (c.as_str(), c.labels())).collect()) }
                 }
-                { select_field(state, dispatch, "qualification.title", ("专业技术资格", "Professional title"), Title::ALL.iter().map(|t| (t.as_str(), t.labels())).collect()) }
-                { select_field(state, dispatch, "education.level", ("学历", "Education level"), EducationLevel::ALL.iter().map(|e| (e.as_str(), e.labels())).collect()) }
-                { text_field(state, dispatch, "education.school", ("毕业院校", "School"), Kind::Text, false) }
-                { text_field(state, dispatch, "education.major", ("所学专业", "Major"), Kind::Text, false) }
-                { text_field(state, dispatch, "education.graduation_date", ("毕业日期", "Graduation date"), Kind::Date, false) }
-                { text_field(state, dispatch, "working_years", ("会计工作年限", "Accounting working years"), Kind::Number, locked) }
+                { select_field(&f, "qualification.title", ("专业技术资格", "Professional title"), Title::ALL.iter().map(|t| (t.as_str(), t.labels())).collect()) }
+                { select_field(&f, "education.level", ("学历", "Education level"), EducationLevel::ALL.iter().map(|e| (e.as_str(), e.labels())).collect()) }
+                { text_field(&f, "education.school", ("毕业院校", "School"), Kind::Text, false) }
+                { text_field(&f, "education.major", ("所学专业", "Major"), Kind::Text, false) }
+                { text_field(&f, "education.graduation_date", ("毕业日期", "Graduation date"), Kind::Date, false) }
+                { text_field(&f, "working_years", ("会计工作年限", "Accounting working years"), Kind::Number, locked) }
                 if locked {
                     <p class="ix-muted">{ l.pick("持证人员的会计工作年限以档案为准，不可修改。", "For certificate holders, working years come from the archive and cannot be edited.") }</p>
                 }
@@ -728,7 +736,7 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sess
     let l = state.lang;
     let r = &state.raw;
     let blockers = state.blockers();
-    let can = state.can_submit();
+    let can = blockers.is_empty() && !state.uploading();
     let label = |v: &Option<String>, f: &dyn Fn(&str) -> Option<(&'static str, &'static str)>| {
         v.as_deref().and_then(f).map(|p| l.pair(p).to_owned()).unwrap_or_default()
     };
@@ -881,7 +889,7 @@ fn receipt_view(state: &State, session: &Session) -> Html {
                 <dt>{ l.pick("回执号", "Receipt number") }</dt><dd data-receipt-id="">{ &r.id }</dd>
                 <dt>{ l.pick("提交时间", "Received at") }</dt><dd><time datetime={r.received_at.clone()}>{ local_time(l, &r.received_at) }</time></dd>
                 <dt>{ l.pick("状态", "Status") }</dt>
-                <dd><span class={classes!("ix-status", format!("is-{}", status_code(r.status)))} data-receipt-status={status_code(r.status)}>{ l.pick(zh, en) }</span></dd>
+                <dd><span class={classes!("ix-status", format!("is-{}", r.status.as_str()))} data-receipt-status={r.status.as_str()}>{ l.pick(zh, en) }</span></dd>
                 if let Some(reason) = &r.reason {
                     <dt>{ l.pick("原因", "Reason") }</dt><dd>{ reason }</dd>
                 }
@@ -898,13 +906,4 @@ fn local_time(l: Lang, rfc3339: &str) -> String {
         return rfc3339.to_owned();
     }
     String::from(date.to_locale_string(l.tag(), &wasm_bindgen::JsValue::UNDEFINED))
-}
-
-fn status_code(s: SubmissionStatus) -> &'static str {
-    match s {
-        SubmissionStatus::Received => "received",
-        SubmissionStatus::Forwarded => "forwarded",
-        SubmissionStatus::Accepted => "accepted",
-        SubmissionStatus::NeedsAttention => "needs_attention",
-    }
 }

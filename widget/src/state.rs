@@ -313,13 +313,16 @@ impl State {
 
     /// The problems to show for one field (touched fields, or all after "next").
     pub fn field_problems(&self, name: &str) -> Vec<Problem> {
-        if !(self.show_all || self.touched.contains(name)) {
-            return Vec::new();
-        }
+        self.visible_form_problems().into_iter().filter(|p| p.field == name).collect()
+    }
+
+    /// Every form problem the page shows now (of touched fields, or all after "next"), from one
+    /// run of the form rules; views filter it by field.
+    pub fn visible_form_problems(&self) -> Vec<Problem> {
         let problems = match self.form_check() {
             Ok(w) | Err(w) => w,
         };
-        problems.into_iter().filter(|p| p.field == name).collect()
+        problems.into_iter().filter(|p| self.show_all || self.touched.contains(&p.field)).collect()
     }
 
     /// The checked results of a part.
@@ -399,6 +402,14 @@ impl State {
             let n = problems.len();
             out.push((format!("表单还有 {n} 处需要修改"), format!("The form has {n} problem(s) to correct")));
         }
+        out.extend(self.document_blockers());
+        out
+    }
+
+    /// Why the photo and documents are not ready yet (empty when they are), zh / en.
+    /// Parts not required by the current choices are not uploaded, so they never block.
+    pub fn document_blockers(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
         for req in self.requirements() {
             let (zh, en) = req.part.labels();
             let count = self.results(req.part).len();
@@ -412,13 +423,17 @@ impl State {
                 _ => {}
             }
         }
-        // Parts not required by the current choices are not uploaded, so they never block.
         out
     }
 
     /// True when every rule passes and every warning is acknowledged.
     pub fn can_submit(&self) -> bool {
-        self.blockers().is_empty() && !matches!(self.upload, Upload::Sending { .. } | Upload::Waiting { .. })
+        self.blockers().is_empty() && !self.uploading()
+    }
+
+    /// An upload is running or waiting to retry.
+    pub fn uploading(&self) -> bool {
+        matches!(self.upload, Upload::Sending { .. } | Upload::Waiting { .. })
     }
 
     /// The files to upload, in part order (only the parts the requirements allow).
@@ -496,7 +511,7 @@ impl State {
                     self.show_all = true;
                     self.say("表单还有需要修改的地方", "Some fields need your attention");
                 }
-                Step::Documents if !self.documents_ready() => {
+                Step::Documents if !self.document_blockers().is_empty() => {
                     self.say("照片或证件还未通过检查", "The photo or documents have not passed the checks yet");
                 }
                 Step::Review => {}
@@ -594,17 +609,6 @@ impl State {
                 }
             }
         }
-    }
-
-    fn documents_ready(&self) -> bool {
-        self.requirements().iter().all(|req| {
-            let state = self.part_state(req.part);
-            let count = self.results(req.part).len();
-            count >= req.min
-                && state != PartState::Error
-                && state != PartState::Checking
-                && (state != PartState::Warning || self.acks.contains(&req.part))
-        })
     }
 }
 

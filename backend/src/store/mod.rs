@@ -221,25 +221,9 @@ pub trait Store: Send + Sync + 'static {
 
 // ---- helpers shared by the store implementations ----
 
-/// The stored text of a status.
-pub(crate) fn status_text(status: SubmissionStatus) -> &'static str {
-    match status {
-        SubmissionStatus::Received => "received",
-        SubmissionStatus::Forwarded => "forwarded",
-        SubmissionStatus::Accepted => "accepted",
-        SubmissionStatus::NeedsAttention => "needs_attention",
-    }
-}
-
 /// Parses a stored status.
 pub(crate) fn parse_status(text: &str) -> Result<SubmissionStatus, StoreError> {
-    match text {
-        "received" => Ok(SubmissionStatus::Received),
-        "forwarded" => Ok(SubmissionStatus::Forwarded),
-        "accepted" => Ok(SubmissionStatus::Accepted),
-        "needs_attention" => Ok(SubmissionStatus::NeedsAttention),
-        _ => Err(StoreError(format!("unknown submission status {text:?}"))),
-    }
+    SubmissionStatus::parse(text).ok_or_else(|| StoreError(format!("unknown submission status {text:?}")))
 }
 
 /// The stored text of a kind (JSON).

@@ -40,7 +40,7 @@ use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
 
 use super::{
     Claimed, HistoryEntry, InsertOutcome, NewSubmission, OutboxRow, QueueStats, Store, StoreError, StoredFile,
-    SubmissionKind, SubmissionRecord, check_schema_version, kind_text, parse_kind, parse_status, status_text,
+    SubmissionKind, SubmissionRecord, check_schema_version, kind_text, parse_kind, parse_status,
 };
 
 /// Connections per store (per process).
@@ -304,7 +304,7 @@ async fn add_history(
     tx.execute(
         "INSERT INTO history (submission_id, seq, at_ms, status, note)
          VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM history WHERE submission_id = $1), $2, $3, $4)",
-        &[&id, &at_ms, &status_text(status), &note],
+        &[&id, &at_ms, &status.as_str(), &note],
     )
     .await
     .db()?;
@@ -432,7 +432,7 @@ async fn forwarded_tx(
              SET status = $3, delivered_at_ms = $4, updated_at_ms = $4, attempts = attempts + 1,
                  next_attempt_ms = NULL, lease_token = NULL, lease_until_ms = NULL
              WHERE id = $1 AND lease_token = $2 AND status = 'received'",
-            &[&id, &lease_token, &status_text(status), &now_ms],
+            &[&id, &lease_token, &status.as_str(), &now_ms],
         )
         .await
         .db()?;

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
     Claimed, HistoryEntry, InsertOutcome, NewSubmission, OutboxRow, QueueStats, Store, StoreError, StoredFile,
-    SubmissionKind, SubmissionRecord, check_schema_version, kind_text, parse_kind, parse_status, status_text,
+    SubmissionKind, SubmissionRecord, check_schema_version, kind_text, parse_kind, parse_status,
 };
 
 /// How long a statement waits for another connection's lock before failing.
@@ -240,7 +240,7 @@ fn add_history(
     conn.execute(
         "INSERT INTO history (submission_id, seq, at_ms, status, note)
          VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM history WHERE submission_id = ?1), ?2, ?3, ?4)",
-        params![id, at_ms, status_text(status), note],
+        params![id, at_ms, status.as_str(), note],
     )
     .db()?;
     Ok(())
@@ -358,7 +358,7 @@ fn forwarded_blocking(
              SET status = ?3, delivered_at_ms = ?4, updated_at_ms = ?4, attempts = attempts + 1,
                  next_attempt_ms = NULL, lease_token = NULL, lease_until_ms = NULL
              WHERE id = ?1 AND lease_token = ?2 AND status = 'received'",
-            params![id, lease_token, status_text(status), now_ms],
+            params![id, lease_token, status.as_str(), now_ms],
         )
         .db()?;
     if changed == 0 {
