@@ -45,12 +45,8 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
         report.push(Problem::new(field, Code::FileEmpty, &[]));
         return AttachmentOutcome { report, output: None };
     }
-    if bytes.len() > MAX_BYTES {
-        report.push(Problem::new(
-            field,
-            Code::FileTooLarge,
-            &[("size", &human_bytes(bytes.len())), ("limit", &human_bytes(MAX_BYTES))],
-        ));
+    if let Some(too_large) = size_problem(field, bytes) {
+        report.push(too_large);
         return AttachmentOutcome { report, output: None };
     }
     match decode::sniff(bytes) {
@@ -64,7 +60,7 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
         Sniffed::Jpeg | Sniffed::Png => {
             let limits = DecodeLimits { max_file_bytes: MAX_BYTES, ..DecodeLimits::DEFAULT };
             match decode::decode(bytes, &limits) {
-                Ok(d) => AttachmentOutcome { report, output: Some(encode_picture(bytes, &d)) },
+                Ok(d) => check_decoded(field, bytes, &d),
                 Err(e) => {
                     report.push(decode_problem(field, &e, "JPEG, PNG, PDF"));
                     AttachmentOutcome { report, output: None }
@@ -81,16 +77,21 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
 /// [`check`] for a picture decoded elsewhere (see [`Decoded::from_pixels`]): `bytes` are
 /// the file as chosen (its size is judged), `decoded` its pixels, possibly downscaled.
 pub fn check_decoded(field: &str, bytes: &[u8], decoded: &Decoded) -> AttachmentOutcome {
-    let mut report = Report::new();
-    if bytes.len() > MAX_BYTES {
-        report.push(Problem::new(
+    match size_problem(field, bytes) {
+        Some(too_large) => AttachmentOutcome { report: std::iter::once(too_large).collect(), output: None },
+        None => AttachmentOutcome { report: Report::new(), output: Some(encode_picture(bytes, decoded)) },
+    }
+}
+
+/// `file.too_large` when the file exceeds [`MAX_BYTES`].
+fn size_problem(field: &str, bytes: &[u8]) -> Option<Problem> {
+    (bytes.len() > MAX_BYTES).then(|| {
+        Problem::new(
             field,
             Code::FileTooLarge,
             &[("size", &human_bytes(bytes.len())), ("limit", &human_bytes(MAX_BYTES))],
-        ));
-        return AttachmentOutcome { report, output: None };
-    }
-    AttachmentOutcome { report, output: Some(encode_picture(bytes, decoded)) }
+        )
+    })
 }
 
 /// Upright, long side at most [`OUTPUT_LONG_SIDE`], no metadata.

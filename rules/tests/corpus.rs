@@ -1,35 +1,15 @@
 //! The committed fixture corpus (`tests/fixtures`) against the hand-written
 //! verdicts in `tests/fixtures/expected.json`.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod common;
 
-use intake_rules::document::{self, DocumentKind};
+use std::collections::BTreeSet;
+
+use common::corpus::{doc_kind, expected, read};
+use intake_rules::document;
 use intake_rules::profile::ProfileSet;
 use intake_rules::{attachment, decode, jpeg, photo};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
-}
-
-fn expected() -> Value {
-    serde_json::from_slice(&std::fs::read(root().join("expected.json")).expect("expected.json")).expect("json")
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn doc_kind(kind: &str) -> DocumentKind {
-    match kind {
-        "id-front" => DocumentKind::IdFront,
-        "id-back" => DocumentKind::IdBack,
-        "passport-info" => DocumentKind::PassportInfo,
-        "passport-validity" => DocumentKind::PassportValidity,
-        other => panic!("unknown document kind {other}"),
-    }
-}
 
 fn codes(v: &Value) -> BTreeSet<String> {
     v.as_array().expect("codes").iter().map(|c| c.as_str().expect("code").to_owned()).collect()
@@ -65,7 +45,7 @@ fn every_fixture_gets_exactly_its_expected_codes() {
                 (out.report.codes().iter().map(|c| c.as_str().to_owned()).collect(), None)
             }
             other => {
-                let out = document::check(doc_kind(other), &bytes);
+                let out = document::check(doc_kind(other).expect("document kind"), &bytes);
                 (out.report.codes().iter().map(|c| c.as_str().to_owned()).collect(), None)
             }
         };
@@ -90,8 +70,12 @@ fn document_pairs() {
         let first = case["first"].as_str().unwrap();
         let second = case["second"].as_str().unwrap();
         let kinds = case["kinds"].as_array().unwrap();
-        let a = document::check(doc_kind(kinds[0].as_str().unwrap()), &read(first)).output.expect("decodes");
-        let b = document::check(doc_kind(kinds[1].as_str().unwrap()), &read(second)).output.expect("decodes");
+        let a = document::check(doc_kind(kinds[0].as_str().unwrap()).expect("document kind"), &read(first))
+            .output
+            .expect("decodes");
+        let b = document::check(doc_kind(kinds[1].as_str().unwrap()).expect("document kind"), &read(second))
+            .output
+            .expect("decodes");
         let found: BTreeSet<String> = document::check_pair(&a, &b).iter().map(|p| p.code.as_str().to_owned()).collect();
         let want = codes(&case["codes"]);
         if found != want {

@@ -19,38 +19,17 @@
 //! the file's own size), and thresholds hit within rounding (area average vs
 //! the browser's resampler).
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::collections::BTreeSet;
+
+use common::corpus::{doc_kind, expected, read};
 use image::RgbImage;
 use intake_rules::decode::{self, DecodeLimits, Decoded};
 use intake_rules::document::{self, DocumentKind};
 use intake_rules::profile::ProfileSet;
 use intake_rules::resample::{Rect, area_resize, render};
 use intake_rules::{attachment, jpeg, photo};
-use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
-}
-
-fn expected() -> Value {
-    serde_json::from_slice(&std::fs::read(root().join("expected.json")).expect("expected.json")).expect("json")
-}
-
-fn read(rel: &str) -> Vec<u8> {
-    std::fs::read(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn doc_kind(kind: &str) -> Option<DocumentKind> {
-    match kind {
-        "id-front" => Some(DocumentKind::IdFront),
-        "id-back" => Some(DocumentKind::IdBack),
-        "passport-info" => Some(DocumentKind::PassportInfo),
-        "passport-validity" => Some(DocumentKind::PassportValidity),
-        _ => None,
-    }
-}
 
 fn set(codes: Vec<intake_rules::Code>) -> BTreeSet<&'static str> {
     codes.into_iter().map(|c| c.as_str()).collect()

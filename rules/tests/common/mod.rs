@@ -1,4 +1,5 @@
 //! Shared test support (see `synth` for synthetic images).
 #![allow(dead_code, unreachable_pub)]
 
+pub mod corpus;
 pub mod synth;
