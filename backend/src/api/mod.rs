@@ -214,7 +214,18 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
         None => api.boxed(),
     };
     match &state.config.server.www_dir {
-        Some(dir) => api.or(warp::fs::dir(dir.clone()).map(warp::reply::Reply::into_response)).unify().boxed(),
+        // The page assets (embed script, widget module, worker) are loaded by host pages on other
+        // sites (the iXiamen page): they may be read cross-origin.
+        Some(dir) => api
+            .or(warp::fs::dir(dir.clone()).map(|file| {
+                warp::reply::Reply::into_response(warp::reply::with_header(
+                    file,
+                    "cross-origin-resource-policy",
+                    "cross-origin",
+                ))
+            }))
+            .unify()
+            .boxed(),
         None => api.boxed(),
     }
 }
@@ -309,17 +320,14 @@ pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
             .untuple_one();
         same_origin.and(served.clone()).or(served.with(cors).map(warp::reply::Reply::into_response)).unify().boxed()
     };
-    // The page assets (embed script, widget module, worker) are loaded by host pages on other
-    // sites (the iXiamen page): they may be read cross-origin; everything else only same-site.
-    warp::path::full()
-        .and(served.with(warp::reply::with::headers(headers)).map(warp::reply::Reply::into_response))
-        .map(|path: warp::path::FullPath, mut resp: Response| {
-            let p = path.as_str();
-            let private = ["/api/", "/sandbox/", "/bench/"].iter().any(|prefix| p.starts_with(prefix))
-                || matches!(p, "/metrics" | "/healthz" | "/readyz");
-            let public_asset = !private;
-            let policy = if public_asset { "cross-origin" } else { "same-site" };
-            resp.headers_mut().insert("cross-origin-resource-policy", warp::http::HeaderValue::from_static(policy));
+    // Everything but the page assets (see `routes`) is readable same-site only.
+    served
+        .with(warp::reply::with::headers(headers))
+        .map(|reply| {
+            let mut resp = warp::reply::Reply::into_response(reply);
+            resp.headers_mut()
+                .entry("cross-origin-resource-policy")
+                .or_insert(warp::http::HeaderValue::from_static("same-site"));
             resp
         })
         .boxed()
