@@ -44,6 +44,13 @@ scenario('6: network cut during the upload, then success without a duplicate', a
   // The widget tells the person and tries again with the same key: on its own after a pause
   // ([data-upload-waiting]) or when the person presses "retry".
   await page.locator('[data-upload-waiting], [data-action="retry"]').first().waitFor({ timeout: 90_000 });
+  // "Submit" is disabled while the bundle uploads: focus went to the upload status, not the page's body.
+  const focused = await page.evaluate(() => {
+    let a = document.activeElement;
+    while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+    return a?.matches('[data-upload-area]') ? 'upload area' : a?.tagName;
+  });
+  assert.equal(focused, 'upload area', 'focus stays on the submission status while it uploads and waits');
   assert.deepEqual(serverSaw, [201], 'the first attempt was stored by the server');
   assert.equal(await page.locator('[data-receipt-id]').count(), 0, 'no receipt without an answer');
   const receipt = page.locator('[data-receipt-id]');

@@ -568,6 +568,8 @@ fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sessio
         Some(Slot::Done(r)) => Some(Rc::clone(r)),
         _ => None,
     };
+    // Only a part that still has room after this file keeps its file inputs while the file is checked.
+    let inputs_stay = index == slots.len() && slots.len() + 1 < req.max;
     let onchange = {
         let dispatch = dispatch.clone();
         let env = Rc::clone(env);
@@ -577,6 +579,9 @@ fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sessio
             let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
             // Let the same file be chosen again later.
             input.set_value("");
+            if !inputs_stay {
+                focus_part(&input);
+            }
             if let Some(old) = &replacing {
                 old.revoke_urls();
             }
@@ -593,8 +598,9 @@ fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sessio
     };
     let requirement = if req.min > 0 { l.pick("必填", "required") } else { l.pick("选填", "optional") };
     html! {
-        <div class={classes!("ix-part", format!("is-{}", ps.name()))} data-part-status={part.name()} data-state={ps.name()}>
-            <h3>{ l.pick(zh, en) }<span class="ix-badge">{ requirement }</span>
+        <div class={classes!("ix-part", format!("is-{}", ps.name()))} data-part-status={part.name()} data-state={ps.name()}
+            tabindex="-1" role="group" aria-labelledby={format!("ix-part-{}-title", part.name())}>
+            <h3 id={format!("ix-part-{}-title", part.name())}>{ l.pick(zh, en) }<span class="ix-badge">{ requirement }</span>
                 if req.max > 1 { <span class="ix-muted">{ format!(" {}/{}", slots.len(), req.max) }</span> }
             </h3>
             if part == Part::WorkCertificate {
@@ -644,7 +650,10 @@ fn slot_view(l: Lang, dispatch: &Dispatch, part: Part, index: usize, slot: &Slot
             Slot::Done(r) => Some(Rc::clone(r)),
             Slot::Checking { .. } => None,
         };
-        Callback::from(move |_| {
+        Callback::from(move |e: MouseEvent| {
+            if let Some(button) = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                focus_part(&button);
+            }
             if let Some(r) = &done {
                 r.revoke_urls();
             }
@@ -684,6 +693,33 @@ fn slot_view(l: Lang, dispatch: &Dispatch, part: Part, index: usize, slot: &Slot
                 </button>
             </div>
         },
+    }
+}
+
+/// Moves keyboard focus to the part holding `control` when the control is about to leave the DOM
+/// (a chosen file takes its input's place while it is checked; "remove" takes its own slot away):
+/// otherwise focus falls to the page's body and a keyboard user starts again from the top. The part
+/// (a labelled group) is the element that survives the re-render; its heading does not always.
+fn focus_part(control: &web_sys::Element) {
+    if let Some(part) =
+        control.closest(".ix-part").ok().flatten().and_then(|p| p.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = part.focus();
+    }
+}
+
+/// Moves keyboard focus to the review step's upload area (a labelled group holding the progress,
+/// the wait before a retry and the failure) when "submit" or "retry" is pressed: the one is disabled
+/// and the other removed while the bundle uploads, which would drop focus to the page's body.
+fn focus_upload_area(e: &MouseEvent) {
+    let area = e
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("section[data-step]").ok().flatten())
+        .and_then(|section| section.query_selector("[data-upload-area]").ok().flatten())
+        .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(area) = area {
+        let _ = area.focus();
     }
 }
 
@@ -744,7 +780,10 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sess
         let dispatch = dispatch.clone();
         let env = Rc::clone(env);
         let state = state.clone();
-        Callback::from(move |_| submit(&state, &dispatch, &env))
+        Callback::from(move |e: MouseEvent| {
+            focus_upload_area(&e);
+            submit(&state, &dispatch, &env);
+        })
     };
     let goto = |step: Step| {
         let dispatch = dispatch.clone();
@@ -777,7 +816,9 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sess
             if amends.is_some() {
                 <p class="ix-note">{ l.pick("信息修改已开放：本次提交将作为对原提交的修改。", "Modification is open: this submission amends your earlier one.") }</p>
             }
-            { upload_status(state, dispatch, env) }
+            <div class="ix-upload-area" data-upload-area="" tabindex="-1" role="group" aria-label={l.pick("提交状态", "Submission status")}>
+                { upload_status(state, dispatch, env) }
+            </div>
             <div class="ix-nav">
                 <button type="button" class="ix-secondary" data-action="back" onclick={{ let d = dispatch.clone(); Callback::from(move |_| d.dispatch(Action::Back)) }}>{ l.pick("上一步", "Back") }</button>
                 <button type="button" class="ix-primary" data-action="submit" disabled={!can} onclick={submit}>{ l.pick("确认提交", "Submit") }</button>
@@ -804,7 +845,10 @@ fn upload_status(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
                 let dispatch = dispatch.clone();
                 let env = Rc::clone(env);
                 let state = state.clone();
-                Callback::from(move |_| submit(&state, &dispatch, &env))
+                Callback::from(move |e: MouseEvent| {
+                    focus_upload_area(&e);
+                    submit(&state, &dispatch, &env);
+                })
             };
             html! {
                 <div class="ix-upload-failed">
