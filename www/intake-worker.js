@@ -4,7 +4,8 @@
 // time, in order, so a second 12 MP picture never doubles the memory.
 import init, * as w from './pkg/intake_widget.js';
 
-const ready = init();
+// Loaded, then the browser's decoders asked what they can do, before the first picture arrives.
+const ready = init().then(() => w.imagingWarmUp());
 let queue = Promise.resolve();
 
 async function handle(msg) {

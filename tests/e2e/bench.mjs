@@ -3,7 +3,10 @@
 // In one page, on the same files, interleaved, median of RUNS after WARMUP:
 //   decode    createImageBitmap(file), the browser's own full decode (the baseline);
 //   pipeline  file chosen -> verdict + upload-ready JPEG through the real worker (www/intake-worker.js,
-//             the protocol Imaging::process speaks, recycled after 4 images like Imaging does);
+//             the protocol Imaging::process speaks, recycled after 4 images like Imaging does), on the
+//             route the widget takes (Chromium: WebCodecs ImageDecoder, scaled);
+//   bitmap    the same with `decoder: 'bitmap'`: the createImageBitmap route of browsers without a
+//             scaled ImageDecoder (Safari, Firefox), for comparison (no target);
 // plus the longest main-thread task (PerformanceObserver 'longtask') while the pipeline runs, and the
 // brotli (quality 11) size of what the widget's first load needs.
 //
@@ -113,48 +116,62 @@ try {
         };
         sent = 0;
       };
-      const process = (file) => {
+      const process = (file, decoder) => {
         if (!worker) spawn();
         sent += 1;
         const id = nextId++;
         return new Promise((resolve) => {
           pending.set(id, resolve);
-          worker.postMessage({ id, part: 'photo', file, profile: '' });
+          worker.postMessage({ id, part: 'photo', file, profile: '', decoder });
         });
       };
-      const out = names.map(() => ({ decode: [], pipeline: [], worker: [], stages: [], decoder: new Set(), passes: true, outBytes: 0, longtasks: [] }));
+      // File chosen -> verdict + upload-ready JPEG, with what Imaging::process does with the reply on
+      // the main thread (bytes copied, an object URL made, the verdict parsed).
+      const timed = async (file, decoder) => {
+        const t0 = performance.now();
+        const reply = await process(file, decoder);
+        let url = null;
+        let outBytes = 0;
+        if (reply.output) {
+          outBytes = new Uint8Array(reply.output).slice().length;
+          url = URL.createObjectURL(new Blob([reply.output], { type: reply.mediaType }));
+        }
+        const verdict = JSON.parse(reply.verdict || '{}');
+        const ms = performance.now() - t0;
+        if (url) URL.revokeObjectURL(url);
+        const passes = Boolean(reply.output) && !(verdict.problems || []).some((p) => p.severity === 'error');
+        return { ms, reply, passes, outBytes };
+      };
+      const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+      const out = names.map(() => ({ decode: [], pipeline: [], bitmap: [], worker: [], stages: [], bitmapStages: [], decoder: new Set(), passes: true, bitmapPasses: true, outBytes: 0, longtasks: [] }));
       for (let i = 0; i < warmup + runs; i++) {
         for (let f = 0; f < blobs.length; f++) {
           const file = blobs[f];
-          let t0 = performance.now();
+          const t0 = performance.now();
           const bmp = await createImageBitmap(file);
           const decode = performance.now() - t0;
           bmp.close();
-          await new Promise((r) => setTimeout(r, 50));
+          await pause(50);
           const before = window.longtasks.length;
-          t0 = performance.now();
-          const reply = await process(file);
-          // What Imaging::process does with the reply on the main thread: bytes and an object URL.
-          let url = null;
-          if (reply.output) {
-            const bytes = new Uint8Array(reply.output).slice();
-            url = URL.createObjectURL(new Blob([reply.output], { type: reply.mediaType }));
-            out[f].outBytes = bytes.length;
-          }
-          const verdict = JSON.parse(reply.verdict);
-          const pipeline = performance.now() - t0;
-          if (url) URL.revokeObjectURL(url);
-          // Long enough for a recycled worker to be respawned before the next baseline decode.
-          await new Promise((r) => setTimeout(r, 400));
+          const best = await timed(file);
+          // Long enough for a recycled worker to be respawned before the next measurement.
+          await pause(400);
+          const bitmap = await timed(file, 'bitmap');
+          const tasks = window.longtasks.slice(before);
+          await pause(400);
           if (i >= warmup) {
             out[f].decode.push(decode);
-            out[f].pipeline.push(pipeline);
-            out[f].worker.push(reply.timings ? reply.timings.total : NaN);
-            out[f].stages.push(reply.timings || {});
-            out[f].decoder.add(reply.decoder);
-            out[f].passes &&= Boolean(reply.output) && !(verdict.problems || []).some((p) => p.severity === 'error');
-            out[f].longtasks.push(...window.longtasks.slice(before));
-            out[f].error = reply.error;
+            out[f].pipeline.push(best.ms);
+            out[f].bitmap.push(bitmap.ms);
+            out[f].worker.push(best.reply.timings ? best.reply.timings.total : NaN);
+            out[f].stages.push(best.reply.timings || {});
+            out[f].bitmapStages.push(bitmap.reply.timings || {});
+            out[f].decoder.add(best.reply.decoder);
+            out[f].passes &&= best.passes;
+            out[f].bitmapPasses &&= bitmap.passes && bitmap.reply.decoder === 'bitmap';
+            out[f].outBytes = best.outBytes;
+            out[f].longtasks.push(...tasks);
+            out[f].error = best.reply.error || bitmap.reply.error;
           }
         }
       }
@@ -193,21 +210,23 @@ const rows = results.map((r, i) => {
   const pl = median(r.pipeline);
   const ratio = pl / d;
   const maxTask = r.longtasks.length ? Math.max(...r.longtasks) : 0;
-  ok &&= ratio <= TARGET_RATIO && maxTask <= LONGTASK_LIMIT_MS && r.passes;
-  return { file: files[i].label, bytes: files[i].bytes, decode: d, pipeline: pl, worker: median(r.worker), ratio, maxTask, longtasks: r.longtasks.length, decoder: r.decoder.join(','), passes: r.passes, outBytes: r.outBytes, error: r.error };
+  ok &&= ratio <= TARGET_RATIO && maxTask <= LONGTASK_LIMIT_MS && r.passes && r.bitmapPasses;
+  const bm = median(r.bitmap);
+  return { file: files[i].label, bytes: files[i].bytes, decode: d, pipeline: pl, worker: median(r.worker), ratio, bitmap: bm, bitmapRatio: bm / d, bitmapPasses: r.bitmapPasses, maxTask, longtasks: r.longtasks.length, decoder: r.decoder.join(','), passes: r.passes, outBytes: r.outBytes, error: r.error };
 });
 ok &&= totalBr <= SIZE_LIMIT;
 
 console.log(`\nWidget image pipeline, headless Chromium, median of ${RUNS} after ${WARMUP} warm-up, interleaved (${new Date().toISOString().slice(0, 10)})\n`);
-console.log('| file | createImageBitmap (decode) | file → verdict + JPEG | in worker | ratio (target ≤ 2.5×) | longest main-thread task | decoder | verdict |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| file | createImageBitmap (decode) | file → verdict + JPEG | in worker | ratio (target ≤ 2.5×) | longest main-thread task | decoder | verdict | bitmap route (Safari, Firefox) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.file}, ${(r.bytes / 1e6).toFixed(1)} MB | ${ms(r.decode)} | ${ms(r.pipeline)} | ${ms(r.worker)} | ${r.ratio.toFixed(2)}× | ${r.longtasks ? ms(r.maxTask) : 'none (> 50 ms: 0)'} | ${r.decoder} | ${r.passes ? `passes (${(r.outBytes / 1024).toFixed(0)} KB JPEG)` : `FAILS ${r.error || ''}`} |`);
+  console.log(`| ${r.file}, ${(r.bytes / 1e6).toFixed(1)} MB | ${ms(r.decode)} | ${ms(r.pipeline)} | ${ms(r.worker)} | ${r.ratio.toFixed(2)}× | ${r.longtasks ? ms(r.maxTask) : 'none (> 50 ms: 0)'} | ${r.decoder} | ${r.passes ? `passes (${(r.outBytes / 1024).toFixed(0)} KB JPEG)` : `FAILS ${r.error || ''}`} | ${ms(r.bitmap)}, ${r.bitmapRatio.toFixed(2)}×${r.bitmapPasses ? '' : ' FAILS'} |`);
 }
-console.log('\nWorker stages (median ms): ' + results.map((r, i) => {
-  const keys = Object.keys(r.stages[0] || {});
-  return `${files[i].name}: ` + keys.map((k) => `${k} ${median(r.stages.map((s) => s[k] ?? 0)).toFixed(1)}`).join(', ');
-}).join('; '));
+const stages = (key) => results.map((r, i) => {
+  const keys = Object.keys(r[key][0] || {});
+  return `${files[i].name}: ` + keys.map((k) => `${k} ${median(r[key].map((s) => s[k] ?? 0)).toFixed(1)}`).join(', ');
+}).join('; ');
+console.log(`\nWorker stages (median ms): ${stages('stages')}\nBitmap route: ${stages('bitmapStages')}`);
 console.log(`\nFirst load, brotli q11: ${(totalBr / 1024).toFixed(1)} KB (limit ${SIZE_LIMIT / 1024} KB)`);
 for (const s of sizes) console.log(`  ${s.file}: ${(s.raw / 1024).toFixed(1)} KB raw, ${(s.brotli / 1024).toFixed(1)} KB brotli`);
 const artifacts = join(root, 'tests/e2e/artifacts');

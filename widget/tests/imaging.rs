@@ -14,7 +14,7 @@ use intake_rules::decode::{self, DecodeLimits};
 use intake_rules::submission::Part;
 use intake_rules::{Code, document, photo};
 use intake_widget::imaging::pipeline;
-use intake_widget::imaging::worker::{Answer, Decoder, answer};
+use intake_widget::imaging::worker::{Answer, Decoder, Route, answer, scaled_request};
 use intake_widget::imaging::{ImageOutput, ImageResult, pair_problems};
 use wasm_bindgen_test::*;
 
@@ -69,8 +69,8 @@ fn blob(bytes: &[u8], name: &str) -> web_sys::Blob {
     web_sys::File::new_with_u8_array_sequence(&parts, name).expect("file").into()
 }
 
-async fn run(part: Part, rel: &str, profile: &str, browser: bool) -> Answer {
-    answer(part, &blob(fixture(rel), rel), profile, browser).await.expect("answer")
+async fn run(part: Part, rel: &str, profile: &str, route: Route) -> Answer {
+    answer(part, &blob(fixture(rel), rel), profile, route).await.expect("answer")
 }
 
 fn part_of(kind: &str) -> Part {
@@ -89,24 +89,27 @@ fn codes(r: &intake_rules::Report) -> BTreeSet<String> {
     r.codes().iter().map(|c| c.as_str().to_owned()).collect()
 }
 
-#[wasm_bindgen_test]
-async fn the_corpus_gets_its_expected_codes_through_the_browser_decoder() {
+/// Runs the whole corpus through `route` and checks the codes and the verdicts; returns how many
+/// files each decoder took.
+async fn corpus_through(route: Route) -> (usize, usize) {
     let expected: serde_json::Value = serde_json::from_str(EXPECTED).expect("json");
     let mut failures = Vec::new();
-    let mut browser_decoded = 0;
+    let (mut frames, mut bitmaps) = (0, 0);
     for case in expected["files"].as_array().expect("files") {
         let rel = case["file"].as_str().unwrap();
         let part = part_of(case["kind"].as_str().unwrap());
         let profile = case["profile"].as_str().unwrap_or("");
         let want: BTreeSet<String> =
             case["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
-        let a = run(part, rel, profile, true).await;
-        if a.decoder == Decoder::Browser {
-            browser_decoded += 1;
+        let a = run(part, rel, profile, route).await;
+        match a.decoder {
+            Decoder::Frame => frames += 1,
+            Decoder::Bitmap => bitmaps += 1,
+            Decoder::Rules => {}
         }
         let got = codes(&a.processed.before);
         if got != want {
-            failures.push(format!("{rel} as {part:?}: expected {want:?}, found {got:?}"));
+            failures.push(format!("{rel} as {part:?} ({:?}): expected {want:?}, found {got:?}", a.decoder));
         }
         // The verdict is the rules' check of the output bytes; a passing verdict always has bytes.
         if let Some(out) = &a.processed.output {
@@ -120,11 +123,43 @@ async fn the_corpus_gets_its_expected_codes_through_the_browser_decoder() {
             assert!(!a.processed.verdict.passes(), "{rel}: a passing verdict without bytes");
         }
         if case["fix"].as_str() == Some("passes") {
-            assert!(a.processed.verdict.passes(), "{rel}: {:?}", a.processed.verdict);
+            assert!(a.processed.verdict.passes(), "{rel} ({:?}): {:?}", a.decoder, a.processed.verdict);
         }
     }
-    assert!(browser_decoded >= 25, "only {browser_decoded} files went through createImageBitmap");
     assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+    (frames, bitmaps)
+}
+
+#[wasm_bindgen_test]
+async fn the_corpus_gets_its_expected_codes_through_the_browsers_scaled_decoder() {
+    let (frames, bitmaps) = corpus_through(Route::Best).await;
+    // Every readable JPEG goes through ImageDecoder; PNGs through the bitmap.
+    assert!(frames >= 24, "only {frames} files went through ImageDecoder ({bitmaps} through the bitmap)");
+    assert!(bitmaps >= 1, "the PNG went through {bitmaps} bitmaps");
+}
+
+#[wasm_bindgen_test]
+async fn the_corpus_gets_its_expected_codes_through_create_image_bitmap() {
+    // What browsers without a scaled ImageDecoder (Safari, Firefox) do.
+    let (frames, bitmaps) = corpus_through(Route::Bitmap).await;
+    assert_eq!(frames, 0);
+    assert!(bitmaps >= 25, "only {bitmaps} files went through createImageBitmap");
+}
+
+#[wasm_bindgen_test]
+fn the_scaled_request_is_an_exact_eighth_step_at_or_over_the_working_size() {
+    assert_eq!(scaled_request((4000, 3000), 1000), Some((1000, 750)));
+    assert_eq!(scaled_request((1440, 1080), 1000), Some((1080, 810)));
+    assert_eq!(scaled_request((5000, 3750), 1000), Some((1250, 938)));
+    assert_eq!(scaled_request((1100, 800), 1000), None);
+    assert_eq!(scaled_request((0, 0), 1000), None);
+    for (w, h) in [(4000, 3000), (4032, 3024), (1440, 1080), (6000, 4000), (3001, 2999), (12000, 200)] {
+        let (dw, dh) = scaled_request((w, h), 1000).expect("reducible");
+        // Chromium's choice, ⌊8·desired/stored⌋, is the same eighth on both sides and reaches 1000.
+        let n = 8 * dw / w;
+        assert_eq!(n, 8 * dh / h, "{w}x{h}");
+        assert!((w * n).div_ceil(8).max((h * n).div_ceil(8)) >= 1000, "{w}x{h}");
+    }
 }
 
 /// Mean absolute difference per channel of two same-sized JPEGs, decoded by the rules.
@@ -139,19 +174,21 @@ fn mean_diff(a: &[u8], b: &[u8]) -> f64 {
 #[wasm_bindgen_test]
 async fn a_rotated_camera_photo_is_decoded_upright_and_fixed_like_the_rules_do() {
     let rel = "photo/camera_exif6_gps.jpg";
-    let browser = run(Part::Photo, rel, "", true).await;
-    let rules = run(Part::Photo, rel, "", false).await;
-    assert_eq!(browser.decoder, Decoder::Browser);
+    let rules = run(Part::Photo, rel, "", Route::Rules).await;
     assert_eq!(rules.decoder, Decoder::Rules);
-    let b = browser.processed.output.expect("fixed");
     let r = rules.processed.output.expect("fixed");
-    assert_eq!((b.width, b.height), (295, 413));
-    assert!(browser.processed.verdict.passes(), "{:?}", browser.processed.verdict);
-    let diff = mean_diff(&b.bytes, &r.bytes);
-    // A wrong orientation or crop gives tens; two decoders and resamplers of the same picture a few.
-    assert!(diff < 8.0, "browser and rules outputs differ by {diff:.1} per channel");
-    let d = decode::decode(&b.bytes, &DecodeLimits::DEFAULT).unwrap();
-    assert!(!d.metadata.any(), "no metadata in the output");
+    for (route, decoder) in [(Route::Best, Decoder::Frame), (Route::Bitmap, Decoder::Bitmap)] {
+        let browser = run(Part::Photo, rel, "", route).await;
+        assert_eq!(browser.decoder, decoder);
+        let b = browser.processed.output.expect("fixed");
+        assert_eq!((b.width, b.height), (295, 413));
+        assert!(browser.processed.verdict.passes(), "{decoder:?}: {:?}", browser.processed.verdict);
+        let diff = mean_diff(&b.bytes, &r.bytes);
+        // A wrong orientation or crop gives tens; two decoders and resamplers of the same picture a few.
+        assert!(diff < 8.0, "{decoder:?} and rules outputs differ by {diff:.1} per channel");
+        let d = decode::decode(&b.bytes, &DecodeLimits::DEFAULT).unwrap();
+        assert!(!d.metadata.any(), "no metadata in the output");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -165,7 +202,7 @@ async fn hostile_files_are_refused_before_the_browser_decodes_them() {
     ] {
         // Bombs, unsupported and empty files are refused by their first bytes and never reach
         // createImageBitmap; a truncated JPEG may be decoded by it, but its pixels are not used.
-        let a = run(Part::Photo, rel, "", true).await;
+        let a = run(Part::Photo, rel, "", Route::Best).await;
         assert_eq!(a.decoder, Decoder::Rules, "{rel}: the rules decide");
         assert!(a.processed.before.has(code) && a.processed.output.is_none(), "{rel}: {:?}", a.processed.before);
         assert!(!a.previewable, "{rel}");
@@ -176,20 +213,20 @@ async fn hostile_files_are_refused_before_the_browser_decodes_them() {
 async fn heic_the_browser_cannot_decode_explains_how_to_export_jpeg() {
     let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
     heic.extend(std::iter::repeat_n(0u8, 512));
-    let a = answer(Part::Photo, &blob(&heic, "IMG_0001.HEIC"), "", true).await.expect("answer");
+    let a = answer(Part::Photo, &blob(&heic, "IMG_0001.HEIC"), "", Route::Best).await.expect("answer");
     assert_eq!(a.processed.before.codes(), vec![Code::FileHeicUnsupported]);
     assert!(!a.processed.verdict.passes() && a.processed.output.is_none() && !a.previewable);
     let hint = &a.processed.before.problems()[0].hint;
     assert!(hint.zh.contains("兼容性最佳") && hint.en.contains("Most Compatible"), "{hint:?}");
     // An oversized HEIC is refused by its size before the browser is asked to decode it.
     heic.resize(DecodeLimits::DEFAULT.max_file_bytes + 1, 0);
-    let a = answer(Part::Photo, &blob(&heic, "IMG_0002.HEIC"), "", true).await.expect("answer");
+    let a = answer(Part::Photo, &blob(&heic, "IMG_0002.HEIC"), "", Route::Best).await.expect("answer");
     assert_eq!(a.processed.before.codes(), vec![Code::FileTooLarge]);
 }
 
 #[wasm_bindgen_test]
 async fn pdfs_are_kept_as_given_and_documents_carry_their_fingerprint() {
-    let pdf = run(Part::WorkCertificate, "file/work_certificate.pdf", "", true).await;
+    let pdf = run(Part::WorkCertificate, "file/work_certificate.pdf", "", Route::Best).await;
     let out = pdf.processed.output.expect("pdf kept");
     assert_eq!((out.media_type, out.bytes.as_slice()), ("application/pdf", fixture("file/work_certificate.pdf")));
 
@@ -212,16 +249,16 @@ async fn pdfs_are_kept_as_given_and_documents_carry_their_fingerprint() {
             fingerprint: a.processed.fingerprint,
         }
     };
-    let front = result(Part::IdFront, run(Part::IdFront, "document/id_front.jpg", "", true).await);
-    let copy = result(Part::IdBack, run(Part::IdBack, "document/id_front_copy_resized.jpg", "", true).await);
-    let back = result(Part::IdBack, run(Part::IdBack, "document/id_back.jpg", "", true).await);
+    let front = result(Part::IdFront, run(Part::IdFront, "document/id_front.jpg", "", Route::Best).await);
+    let copy = result(Part::IdBack, run(Part::IdBack, "document/id_front_copy_resized.jpg", "", Route::Best).await);
+    let back = result(Part::IdBack, run(Part::IdBack, "document/id_back.jpg", "", Route::Best).await);
     assert!(front.fingerprint.is_some() && front.verdict.passes());
     let codes = |v: Vec<intake_rules::Problem>| v.into_iter().map(|p| p.code).collect::<Vec<_>>();
     assert_eq!(codes(pair_problems(&front, &copy)), vec![Code::DocumentSameImageBothSides]);
     assert_eq!(codes(pair_problems(&front, &back)), vec![]);
     // Swapped: the emblem side chosen as the portrait side.
-    let swapped_front = result(Part::IdFront, run(Part::IdFront, "document/id_back.jpg", "", true).await);
-    let swapped_back = result(Part::IdBack, run(Part::IdBack, "document/id_front.jpg", "", true).await);
+    let swapped_front = result(Part::IdFront, run(Part::IdFront, "document/id_back.jpg", "", Route::Best).await);
+    let swapped_back = result(Part::IdBack, run(Part::IdBack, "document/id_front.jpg", "", Route::Best).await);
     assert_eq!(codes(pair_problems(&swapped_front, &swapped_back)), vec![Code::DocumentSidesSwapped]);
 }
 
