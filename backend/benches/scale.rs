@@ -19,6 +19,8 @@
 //! non-zero when the fault run loses or duplicates anything or the RSS bound is exceeded.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,86 +30,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use intake::sandbox::idp::SandboxIdp;
+use common::{
+    Request, Workload, burst, clear_peak, files, free_addr, gather, pct, ready, start_idp, start_serve, status_kb,
+};
 use intake::sandbox::platform::Delivery;
-use intake_rules::form::numbers::resident_id_check_char;
-use serde_json::json;
 use tokio::io::AsyncBufReadExt as _;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
-use warp::Filter;
 
 const BOUNDARY: &str = "----intake-scale-boundary";
 const RSS_BOUND_MB: f64 = 512.0;
 
-fn fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(rel)).expect("fixture")
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-fn multipart(parts: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, ct, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-/// One person's complete submission.
-#[derive(Clone)]
-struct Request {
-    token: String,
-    key: String,
-    certificate_number: String,
-    body: Bytes,
-}
-
-/// Everything the clients need: the identity provider (in this process, it survives the kills) and the files.
-struct Workload {
-    idp: SandboxIdp,
-    issuer: String,
-    files: Vec<(&'static str, &'static str, Vec<u8>)>,
-}
-
-impl Workload {
-    /// Person `i`, a man (odd 17th character): unique certificate number and subject for every `i` below
-    /// 5 million.
-    fn request(&self, i: usize) -> Request {
-        let d = i / 500;
-        let birth = format!("{}{:02}{:02}", 1960 + d / 336, 1 + (d / 28) % 12, 1 + d % 28);
-        let first17 = format!("350203{birth}{:03}", 2 * (i % 500) + 1);
-        let number = format!("{first17}{}", resident_id_check_char(&first17).unwrap());
-        let name = format!("压测{i}");
-        let claims = json!({
-            "iss": self.issuer, "aud": "intake-web", "sub": format!("scale-{i}"), "iat": 1_700_000_000u64,
-            "exp": 4_000_000_000u64, "name": name, "cert_type": "resident_id", "cert_no": number,
-            "phone_number": "13900139000"
-        });
-        let bundle = json!({
-            "identity": { "name": name, "certificate_type": "resident_id", "certificate_number": number, "mobile": "13900139000" },
-            "gender": "male", "birth_date": format!("{}-{}-{}", &birth[0..4], &birth[4..6], &birth[6..8]),
-            "unit": { "name": "厦门测试会计服务有限公司", "uscc": "91350100M000100Y43", "type": "enterprise" },
-            "post": { "status": "on_post", "position": "会计" },
-            "qualification": { "holds_certificate": false, "title": "junior" },
-            "education": { "level": "bachelor", "school": "厦门大学", "major": "会计学", "graduation_date": "1990-07-01" },
-            "working_years": 5
-        });
-        let bundle = serde_json::to_vec(&bundle).unwrap();
-        let mut parts: Vec<(&str, &str, &[u8])> = vec![("bundle", "application/json", &bundle)];
-        parts.extend(self.files.iter().map(|(n, c, b)| (*n, *c, b.as_slice())));
-        Request {
-            token: self.idp.signer().sign(&claims),
-            key: format!("scale-key-{i}"),
-            certificate_number: number,
-            body: Bytes::from(multipart(&parts)),
-        }
-    }
+/// Person `i`'s birth date: a unique certificate number and subject for every `i` below 5 million.
+fn birth(i: usize) -> String {
+    let d = i / 500;
+    format!("{}{:02}{:02}", 1960 + d / 336, 1 + (d / 28) % 12, 1 + d % 28)
 }
 
 fn submit(http: &reqwest::Client, base: &str, r: &Request) -> reqwest::RequestBuilder {
@@ -142,35 +79,10 @@ fn write_config(path: &Path, n: &NodeConfig, issuer: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-async fn start_serve(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_intake"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("INTAKE_LOG", "error")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("intake serve")
-}
-
 async fn wait_ready(http: &reqwest::Client, addr: SocketAddr) {
-    for _ in 0..300 {
-        if http.get(format!("http://{addr}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if !ready(http, addr, 300).await {
+        panic!("intake serve on {addr} did not become ready in 15 s");
     }
-    panic!("intake serve on {addr} did not become ready in 15 s");
-}
-
-fn clear_peak(pid: u32) {
-    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
-}
-
-fn status_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
 }
 
 /// A fresh schema in the benchmark database and a store URL that works in it.
@@ -205,56 +117,6 @@ struct Tally {
     latencies: Vec<Duration>,
     round_rates: Vec<f64>,
     peak_rss_kb: u64,
-}
-
-async fn burst(
-    http: &reqwest::Client,
-    url: &str,
-    reqs: Vec<Request>,
-    concurrency: usize,
-) -> (usize, Duration, Vec<Duration>) {
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let start = Instant::now();
-    let mut handles = Vec::new();
-    for r in reqs {
-        let permit = permits.clone().acquire_owned().await.unwrap();
-        let http = http.clone();
-        let url = url.to_owned();
-        handles.push(tokio::spawn(async move {
-            let t = Instant::now();
-            let resp = http
-                .post(&url)
-                .header("authorization", format!("Bearer {}", r.token))
-                .header("idempotency-key", &r.key)
-                .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
-                .body(r.body)
-                .send()
-                .await;
-            let ok = matches!(&resp, Ok(x) if x.status().as_u16() == 201);
-            if let Ok(x) = resp
-                && !ok
-            {
-                eprintln!("{url}: HTTP {}: {}", x.status(), x.text().await.unwrap_or_default());
-            }
-            drop(permit);
-            (ok, t.elapsed())
-        }));
-    }
-    let mut ok = 0;
-    let mut latencies = Vec::new();
-    for h in handles {
-        let (good, lat) = h.await.unwrap();
-        ok += usize::from(good);
-        latencies.push(lat);
-    }
-    (ok, start.elapsed(), latencies)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -294,12 +156,12 @@ async fn throughput(w: &Workload, http: &reqwest::Client, pg: &str, dir: &Path, 
     ];
     let mut next = 0;
     let mut take = |n: usize| {
-        let reqs: Vec<Request> = (next..next + n).map(|i| w.request(i)).collect();
+        let reqs = w.requests(next, n);
         next += n;
         reqs
     };
     for (_, url, _) in &targets {
-        let _ = burst(http, url, take(8), 4).await; // warm-up
+        let _ = burst(http, url, BOUNDARY, take(8), 4, reqwest::Body::from).await; // warm-up
     }
     let mut tallies: Vec<Tally> = targets.iter().map(|_| Tally::default()).collect();
     for round in 0..rounds {
@@ -308,7 +170,7 @@ async fn throughput(w: &Workload, http: &reqwest::Client, pg: &str, dir: &Path, 
             let t = (k + round) % targets.len();
             let (_, url, pid) = &targets[t];
             clear_peak(*pid);
-            let (ok, wall, lat) = burst(http, url, take(per_round), concurrency).await;
+            let (ok, wall, lat) = burst(http, url, BOUNDARY, take(per_round), concurrency, reqwest::Body::from).await;
             let tally = &mut tallies[t];
             tally.ok += ok;
             tally.failed += per_round - ok;
@@ -419,7 +281,7 @@ async fn fault(w: &Workload, http: &reqwest::Client, pg: &str, dir: &Path, quick
     let load = {
         let counts = counts.clone();
         let bases = bases.clone();
-        let reqs: Vec<Request> = (0..total).map(|i| w.request(500_000 + i)).collect();
+        let reqs = w.requests(500_000, total);
         let done = done.clone();
         tokio::spawn(async move {
             let permits = Arc::new(Semaphore::new(concurrency));
@@ -629,7 +491,7 @@ async fn rss(w: &Workload, http: &reqwest::Client, pg: &str, dir: &Path, quick: 
         let base = format!("http://{}", node.addr);
         let client =
             reqwest::Client::builder().timeout(Duration::from_secs(300)).pool_max_idle_per_host(0).build().unwrap();
-        let reqs: Vec<Request> = (0..clients).map(|i| w.request(800_000 + 10_000 * s + i)).collect();
+        let reqs = w.requests(800_000 + 10_000 * s, clients);
         clear_peak(pid);
         let sampling = Arc::new(AtomicBool::new(true));
         let sampler = {
@@ -658,13 +520,7 @@ async fn rss(w: &Workload, http: &reqwest::Client, pg: &str, dir: &Path, quick: 
                 (matches!(&resp, Ok(x) if x.status().as_u16() == 201), t.elapsed())
             }));
         }
-        let mut ok = 0;
-        let mut latencies = Vec::new();
-        for h in handles {
-            let (good, lat) = h.await.unwrap();
-            ok += usize::from(good);
-            latencies.push(lat);
-        }
+        let (ok, mut latencies) = gather(handles).await;
         let wall = start.elapsed();
         sampling.store(false, Ordering::Relaxed);
         let sampled_kb = sampler.await.unwrap();
@@ -716,19 +572,15 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("intake-scale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
-    let idp_addr = free_addr();
-    let issuer = format!("http://{idp_addr}/idp");
-    let idp = SandboxIdp::new(&issuer, "intake-web");
-    tokio::spawn(warp::serve(warp::path("idp").and(idp.routes())).run(idp_addr));
+    let (idp, issuer) = start_idp();
     let w = Workload {
         idp,
         issuer,
-        files: vec![
-            ("photo", "image/jpeg", fixture("photo/standard_295x413.jpg")),
-            ("id_front", "image/jpeg", fixture("document/id_front.jpg")),
-            ("id_back", "image/jpeg", fixture("document/id_back.jpg")),
-            ("work_certificate", "image/jpeg", fixture("file/work_certificate.jpg")),
-        ],
+        files: files(),
+        boundary: BOUNDARY,
+        prefix: "scale",
+        birth,
+        graduation_date: "1990-07-01",
     };
     let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).pool_max_idle_per_host(64).build().unwrap();
     println!("# intake scale benchmarks{}", if quick { " (quick smoke run: small counts)" } else { "" });
