@@ -64,11 +64,6 @@ pub enum Decoder {
 }
 
 impl Decoder {
-    /// True for the browser's decoders.
-    pub fn is_browser(self) -> bool {
-        self != Decoder::Rules
-    }
-
     /// The name in the worker's reply.
     pub fn name(self) -> &'static str {
         match self {
@@ -182,25 +177,17 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
             if route == Route::Rules {
                 return Ok(rules_path(&bytes, true, timings));
             }
-            let mut decoded = Err(JsValue::NULL);
-            let mut decoder = Decoder::Bitmap;
-            let bitmap = match early {
-                Some(Early::Frame(frame)) => {
-                    decoded = read_frame(frame, &header, working).await;
-                    decoder = Decoder::Frame;
+            // The upright size a bitmap must have.
+            let expect = Some(header.upright_dimensions());
+            let (decoded, decoder) = match early {
+                Some(Early::Frame(frame)) => match read_frame(frame, &header, working).await {
+                    Ok(p) => (Ok(p), Decoder::Frame),
                     // A frame the worker cannot use: the bitmap decodes the file again.
-                    if decoded.is_err() { Some(start_bitmap(blob)) } else { None }
-                }
-                Some(Early::Bitmap(p)) => Some(Ok(p)),
-                None => Some(start_bitmap(blob)),
+                    Err(_) => (bitmap_pixels(blob, expect, working).await, Decoder::Bitmap),
+                },
+                Some(Early::Bitmap(p)) => (read_bitmap(p, expect, working).await, Decoder::Bitmap),
+                None => (bitmap_pixels(blob, expect, working).await, Decoder::Bitmap),
             };
-            if let Some(bitmap) = bitmap {
-                decoder = Decoder::Bitmap;
-                decoded = match bitmap {
-                    Ok(p) => read_bitmap(p, Some(header.upright_dimensions()), working).await,
-                    Err(e) => Err(e),
-                };
-            }
             lap("decode", &mut timings);
             let Ok(BrowserPixels { rgba, width: w, height: h, upright, .. }) = decoded else {
                 return Ok(rules_path(&bytes, true, timings));
@@ -219,11 +206,8 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
         Sniffed::Heif if route == Route::Rules => Ok(rules_path(&bytes, false, timings)),
         Sniffed::Heif => {
             // The rules do not read HEIC; the browser may (Safari does).
-            let decoded = match start_bitmap(blob) {
-                Ok(p) => read_bitmap(p, None, working).await,
-                Err(e) => Err(e),
-            };
-            let Ok(BrowserPixels { rgba, width: w, height: h, full, .. }) = decoded else {
+            let Ok(BrowserPixels { rgba, width: w, height: h, full, .. }) = bitmap_pixels(blob, None, working).await
+            else {
                 return Ok(Answer {
                     processed: pipeline::heic_unsupported(part),
                     previewable: false,
@@ -498,6 +482,15 @@ fn start_bitmap(blob: &web_sys::Blob) -> Result<js_sys::Promise, JsValue> {
     } else {
         Err(JsValue::from_str("no createImageBitmap"))
     }
+}
+
+/// The bitmap of `blob`, read as [`read_bitmap`] does.
+async fn bitmap_pixels(
+    blob: &web_sys::Blob,
+    expect: Option<(u32, u32)>,
+    max_long: u32,
+) -> Result<BrowserPixels, JsValue> {
+    read_bitmap(start_bitmap(blob)?, expect, max_long).await
 }
 
 /// Awaits the bitmap, checks it against `expect` (the upright size the header declares) and the
