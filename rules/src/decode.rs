@@ -220,13 +220,16 @@ impl Decoded {
         if rgba.len() != n.checked_mul(4)? {
             return None;
         }
-        let mut rgb = Vec::with_capacity(n * 3);
-        for p in rgba.chunks_exact(4) {
+        // Written in place (a 3-byte `extend_from_slice` per pixel is a `memcpy` call in WebAssembly).
+        let mut rgb = vec![0u8; n * 3];
+        for (d, p) in rgb.chunks_exact_mut(3).zip(rgba.chunks_exact(4)) {
             if p[3] == 255 {
-                rgb.extend_from_slice(&p[..3]);
+                d.copy_from_slice(&p[..3]);
             } else {
                 let a = u16::from(p[3]);
-                rgb.extend(p[..3].iter().map(|c| composite_on_white(*c, a)));
+                for (d, c) in d.iter_mut().zip(&p[..3]) {
+                    *d = composite_on_white(*c, a);
+                }
             }
         }
         let raw = RgbImage::from_raw(width, height, rgb)?;

@@ -26,6 +26,11 @@ use crate::resample::{Rect, fit_within, render, render_from, shrink_for};
 pub const WORK_LONG_SIDE: u32 = 480;
 /// The full-resolution picture is box-shrunk once to at least this long side.
 pub const MID_LONG_SIDE: u32 = 1000;
+/// Source pixels per output pixel (along the width) a crop must have in a reduced copy (the
+/// box-shrunk mid copy, or a browser's scaled decode) to be rendered from it: under this, the
+/// render would be visibly softer than one from the full resolution, and sharp photos near
+/// [`MIN_SHARPNESS`] could be refused.
+pub const MIN_RENDER_SOURCE: f32 = 1.5;
 /// Face brightness (mean luma) below which a photo is too dark.
 pub const MIN_FACE_LUMA: u8 = 60;
 /// Face brightness above which a photo is too bright.
@@ -116,6 +121,8 @@ pub struct FixOutcome {
     pub before: Report,
     /// The fixed JPEG, when every error was fixable.
     pub output: Option<FixedPhoto>,
+    /// The crop the fix rendered, in the file's upright pixels (see [`PhotoAnalysis::crop`]).
+    pub crop: Option<Rect>,
 }
 
 /// A fixed photo: JPEG bytes at exactly the profile's pixels, no metadata.
@@ -166,6 +173,7 @@ fn finish_fix(analysis: PhotoAnalysis, profile: &PhotoProfile) -> FixOutcome {
     } else {
         None
     };
+    let crop = analysis.crop;
     let mut before = analysis.report;
     if analysis.fixable && output.is_none() {
         // Even the lowest quality does not fit, or the highest is still under the minimum.
@@ -173,7 +181,7 @@ fn finish_fix(analysis: PhotoAnalysis, profile: &PhotoProfile) -> FixOutcome {
             p.fixable = false;
         }
     }
-    FixOutcome { before, output }
+    FixOutcome { before, output, crop }
 }
 
 /// Maps a decoder failure to the problem the accountant sees.
@@ -260,18 +268,25 @@ pub fn analyze_decoded(bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) 
 
     let crop = crop_rect(geometry, (ww, wh), (pw, ph), profile);
     let (rw, rh) = if too_small { (ww, wh) } else { (profile.target_width, profile.target_height) };
-    let rendered = if too_small {
-        work
-    } else if crop.w / mid.factor as f32 >= 1.5 * rw as f32 {
-        render_from(&mid, decoded.orientation, crop, rw, rh)
+    // The render is the working copy itself when the photo is too small, or when both are the whole
+    // picture at the same size from the same pixels (a photo that already has the profile's pixels,
+    // e.g. the check of an upload): then its measurements are the working copy's.
+    let same_as_work = too_small || (mid.factor == 1 && crop == Rect::full(pw, ph) && (rw, rh) == (ww, wh));
+    let (rendered, rendered_bg, rendered_geometry) = if same_as_work {
+        (work, bg, geometry)
     } else {
-        // A small crop of a large picture: render it from the full resolution.
-        render(&decoded.raw, decoded.orientation, crop, rw, rh)
+        let rendered = if crop.w / mid.factor as f32 >= MIN_RENDER_SOURCE * rw as f32 {
+            render_from(&mid, decoded.orientation, crop, rw, rh)
+        } else {
+            // A small crop of a large picture: render it from the full resolution.
+            render(&decoded.raw, decoded.orientation, crop, rw, rh)
+        };
+        // Geometry as given (on the working copy) and after the crop (on the render).
+        let rendered_bg = background_stats(&rendered);
+        let rendered_geometry =
+            if background_uniform(&rendered_bg) { find_head(&rendered, &rendered_bg) } else { None };
+        (rendered, rendered_bg, rendered_geometry)
     };
-
-    // Geometry as given (on the working copy) and after the crop (on the render).
-    let rendered_bg = background_stats(&rendered);
-    let rendered_geometry = if background_uniform(&rendered_bg) { find_head(&rendered, &rendered_bg) } else { None };
     let mut unfixable = too_small;
     if uniform {
         match geometry {
@@ -385,8 +400,13 @@ pub fn background_stats(img: &RgbImage) -> BackgroundStats {
     let (w, h) = img.dimensions();
     let side = (w as f32 * BACKGROUND_SIDE).ceil().max(1.0) as u32;
     let upper = (h as f32 * BACKGROUND_HEIGHT).ceil().max(1.0) as u32;
-    let region =
-        |x0: u32, x1: u32| (0..upper.min(h)).flat_map(move |y| (x0..x1.min(w)).map(move |x| img.get_pixel(x, y).0));
+    let raw = img.as_raw();
+    let region = |x0: u32, x1: u32| {
+        let (x0, x1, w) = (x0 as usize, x1.min(w) as usize, w as usize);
+        (0..upper.min(h) as usize).flat_map(move |y| {
+            raw[(y * w + x0) * 3..(y * w + x1.max(x0)) * 3].chunks_exact(3).map(|p| [p[0], p[1], p[2]])
+        })
+    };
     let left = median_colour(region(0, side)).unwrap_or([0; 3]);
     let right = median_colour(region(w.saturating_sub(side), w)).unwrap_or([0; 3]);
     let all = || region(0, side).chain(region(w.saturating_sub(side), w));
@@ -457,10 +477,10 @@ fn find_head(img: &RgbImage, bg: &BackgroundStats) -> Option<Geometry> {
     let min_count = ((w as f32 * 0.03) as u32).max(3);
     let mut spans: Vec<Option<(u32, u32)>> = Vec::with_capacity(h as usize);
     let mut subject_pixels = 0u64;
-    for y in 0..h {
+    for row in img.as_raw().chunks_exact(w as usize * 3) {
         let (mut first, mut last, mut count, mut run) = (None, 0u32, 0u32, 0u32);
-        for x in 0..w {
-            if l1(img.get_pixel(x, y).0, bg.colour) > SUBJECT_L1 {
+        for (x, p) in (0u32..).zip(row.chunks_exact(3)) {
+            if l1([p[0], p[1], p[2]], bg.colour) > SUBJECT_L1 {
                 run += 1;
                 count += 1;
                 if run >= 3 {

@@ -2,8 +2,8 @@
 //!
 //! Design for speed (issue: check + fix of a 12 MP photo within 1.5× a bare
 //! decode): the full-resolution picture is read only by [`render`], which
-//! resamples a rectangle of the *stored* pixels straight to a small output and
-//! only then applies the EXIF orientation to that small output. Nothing ever
+//! resamples a rectangle of the *stored* pixels straight to a small output,
+//! writing each output row to its place under the EXIF orientation. Nothing ever
 //! rotates or copies the full-resolution buffer.
 
 use image::RgbImage;
@@ -148,40 +148,27 @@ pub fn render_from(src: &Shrunk<'_>, orientation: Orientation, upright: Rect, ou
     }
     let rect = Rect { x: ax.min(bx) / k, y: ay.min(by) / k, w: (ax - bx).abs() / k, h: (ay - by).abs() / k };
     let (rw, rh) = if transposes(orientation) { (out_h, out_w) } else { (out_w, out_h) };
-    orient(area_resize(&src.image, rect, rw, rh), orientation)
+    area_resize_oriented(&src.image, rect, rw, rh, orientation)
 }
 
-/// `img` seen upright under the EXIF `orientation`: the same pixels as `image`'s
-/// `apply_orientation`, by index arithmetic on whole rows (the generic per-pixel version
-/// cost about 1 ms per render in WebAssembly). An upright `img` is returned as it is.
-pub fn orient(img: RgbImage, orientation: Orientation) -> RgbImage {
-    if orientation == Orientation::NoTransforms {
-        return img;
-    }
-    let (w, h) = img.dimensions();
-    let (ow, oh) = if transposes(orientation) { (h, w) } else { (w, h) };
-    let (w, h) = (w as usize, h as usize);
-    let src = img.as_raw();
-    let mut out = vec![0u8; src.len()];
-    // For each output pixel (x, y) the source pixel, as a function of the output row.
-    for y in 0..oh as usize {
-        let row = &mut out[y * ow as usize * 3..(y + 1) * ow as usize * 3];
-        for (x, px) in row.chunks_exact_mut(3).enumerate() {
-            let (sx, sy) = match orientation {
-                Orientation::NoTransforms => (x, y),
-                Orientation::FlipHorizontal => (w - 1 - x, y),
-                Orientation::Rotate180 => (w - 1 - x, h - 1 - y),
-                Orientation::FlipVertical => (x, h - 1 - y),
-                Orientation::Rotate90FlipH => (y, x),
-                Orientation::Rotate90 => (y, h - 1 - x),
-                Orientation::Rotate270FlipH => (w - 1 - y, h - 1 - x),
-                Orientation::Rotate270 => (w - 1 - y, x),
-            };
-            let i = (sy * w + sx) * 3;
-            px.copy_from_slice(&src[i..i + 3]);
-        }
-    }
-    RgbImage::from_raw(ow, oh, out).unwrap_or_else(|| RgbImage::new(ow, oh))
+/// Where the stored pixel `(0, row)` of a `w`×`h` picture lands when it is seen upright under
+/// `orientation`, and the step to the next pixel of that row, both as offsets into the upright
+/// RGB buffer. The same mapping as `image`'s `apply_orientation`, done while writing each output
+/// row (rotating afterwards cost a full extra pass over every render).
+fn upright_row(orientation: Orientation, (w, h): (usize, usize), row: usize) -> (usize, isize) {
+    // Upright width, then (x, y) of the row's first pixel and the (dx, dy) step along it.
+    let uw = if transposes(orientation) { h } else { w };
+    let ((x, y), (dx, dy)) = match orientation {
+        Orientation::NoTransforms => ((0, row), (1, 0)),
+        Orientation::FlipHorizontal => ((w - 1, row), (-1, 0)),
+        Orientation::Rotate180 => ((w - 1, h - 1 - row), (-1, 0)),
+        Orientation::FlipVertical => ((0, h - 1 - row), (1, 0)),
+        Orientation::Rotate90FlipH => ((row, 0), (0, 1)),
+        Orientation::Rotate90 => ((h - 1 - row, 0), (0, 1)),
+        Orientation::Rotate270FlipH => ((h - 1 - row, w - 1), (0, -1)),
+        Orientation::Rotate270 => ((row, w - 1), (0, -1)),
+    };
+    ((y * uw + x) * 3, (dy * uw as isize + dx) * 3)
 }
 
 /// Fixed-point scale of the horizontal weights.
@@ -222,18 +209,92 @@ fn spans(start: f32, extent: f32, len: u32, out: u32, scale: u32) -> Vec<(u32, V
         .collect()
 }
 
+/// The horizontal weights of a resize, flat: for each output pixel the offset of its first source
+/// sample and exactly `taps` weights (zero-padded; windows near the right edge start earlier so
+/// every read stays in the row). One fixed-length inner loop per output instead of a `Vec` each:
+/// about 1.4–2× faster in WebAssembly (V8), the same natively, the same sums.
+struct Taps {
+    taps: usize,
+    first: Vec<usize>,
+    weights: Vec<u32>,
+}
+
+impl Taps {
+    fn new(spans: &[(u32, Vec<u32>)], len: usize) -> Taps {
+        let taps = spans.iter().map(|(_, w)| w.len()).max().unwrap_or(1).clamp(1, len.max(1));
+        let mut first = Vec::with_capacity(spans.len());
+        let mut weights = vec![0u32; spans.len() * taps];
+        for (i, (f, w)) in spans.iter().enumerate() {
+            let f = *f as usize;
+            let start = f.min(len.saturating_sub(taps));
+            first.push(start * 3);
+            let at = i * taps + (f - start);
+            weights[at..at + w.len()].copy_from_slice(w);
+        }
+        Taps { taps, first, weights }
+    }
+
+    /// Weighted sums of one source row (RGB samples) into `out` (3 per output pixel). Inlined, with
+    /// every tap count, into the one resize function: a WebAssembly engine optimises per function,
+    /// so a worker's warm-up of any resize then covers them all.
+    #[inline(always)]
+    fn apply(&self, line: &[u8], out: &mut [u32]) {
+        match self.taps {
+            1 => self.apply_n::<1>(line, out),
+            2 => self.apply_n::<2>(line, out),
+            3 => self.apply_n::<3>(line, out),
+            4 => self.apply_n::<4>(line, out),
+            5 => self.apply_n::<5>(line, out),
+            _ => {
+                for ((f, w), o) in
+                    self.first.iter().zip(self.weights.chunks_exact(self.taps)).zip(out.chunks_exact_mut(3))
+                {
+                    sum_taps(&line[*f..*f + 3 * self.taps], w, o);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn apply_n<const T: usize>(&self, line: &[u8], out: &mut [u32]) {
+        for ((f, w), o) in self.first.iter().zip(self.weights.chunks_exact(T)).zip(out.chunks_exact_mut(3)) {
+            sum_taps(&line[*f..*f + 3 * T], w, o);
+        }
+    }
+}
+
+#[inline(always)]
+fn sum_taps(px: &[u8], w: &[u32], o: &mut [u32]) {
+    let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+    for (p, w) in px.chunks_exact(3).zip(w) {
+        r += u32::from(p[0]) * w;
+        g += u32::from(p[1]) * w;
+        b += u32::from(p[2]) * w;
+    }
+    o[0] = r;
+    o[1] = g;
+    o[2] = b;
+}
+
 /// Area-average resampling of `rect` of `src` to `out_w`×`out_h`. Exact box
 /// filter for downscaling; for upscaling (never done by the fix) it degrades
 /// to nearest neighbour.
 pub fn area_resize(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32) -> RgbImage {
+    area_resize_oriented(src, rect, out_w, out_h, Orientation::NoTransforms)
+}
+
+/// [`area_resize`], then seen upright under `orientation` (`out_w`×`out_h` is the size before
+/// orienting): each output row is written straight to its upright place.
+pub fn area_resize_oriented(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32, orientation: Orientation) -> RgbImage {
     let (sw, sh) = src.dimensions();
     let out_w = out_w.max(1);
     let out_h = out_h.max(1);
-    let mut out = RgbImage::new(out_w, out_h);
+    let (uw, uh) = if transposes(orientation) { (out_h, out_w) } else { (out_w, out_h) };
+    let mut out = RgbImage::new(uw, uh);
     if sw == 0 || sh == 0 {
         return out;
     }
-    let cols = spans(rect.x, rect.w, sw, out_w, HX);
+    let cols = Taps::new(&spans(rect.x, rect.w, sw, out_w, HX), sw as usize);
     let rows = spans(rect.y, rect.h, sh, out_h, VY);
     let samples = src.as_raw();
     let stride = sw as usize * 3;
@@ -249,30 +310,30 @@ pub fn area_resize(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32) -> RgbIma
                 continue;
             }
             if cached_row != Some(sy) {
-                let line = &samples[sy as usize * stride..(sy as usize + 1) * stride];
-                for (ox, (first_col, col_weights)) in cols.iter().enumerate() {
-                    let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
-                    let base = *first_col as usize * 3;
-                    for (j, wx) in col_weights.iter().enumerate() {
-                        let p = base + j * 3;
-                        r += u32::from(line[p]) * wx;
-                        g += u32::from(line[p + 1]) * wx;
-                        b += u32::from(line[p + 2]) * wx;
-                    }
-                    row_buf[ox * 3] = r;
-                    row_buf[ox * 3 + 1] = g;
-                    row_buf[ox * 3 + 2] = b;
-                }
+                cols.apply(&samples[sy as usize * stride..(sy as usize + 1) * stride], &mut row_buf);
                 cached_row = Some(sy);
             }
             for (a, v) in acc.iter_mut().zip(&row_buf) {
                 *a += u64::from(*v) * u64::from(*wy);
             }
         }
-        let line = &mut out_buf[oy * out_w as usize * 3..(oy + 1) * out_w as usize * 3];
         let total = u64::from(HX) * u64::from(VY);
-        for (d, a) in line.iter_mut().zip(&acc) {
-            *d = ((*a + total / 2) / total).min(255) as u8;
+        let value = |a: u64| ((a + total / 2) / total).min(255) as u8;
+        let (start, step) = upright_row(orientation, (out_w as usize, out_h as usize), oy);
+        if step == 3 {
+            let line = &mut out_buf[start..start + out_w as usize * 3];
+            for (d, a) in line.iter_mut().zip(&acc) {
+                *d = value(*a);
+            }
+        } else {
+            let mut at = start as isize;
+            for px in acc.chunks_exact(3) {
+                let i = at as usize;
+                out_buf[i] = value(px[0]);
+                out_buf[i + 1] = value(px[1]);
+                out_buf[i + 2] = value(px[2]);
+                at += step;
+            }
         }
     }
     out
@@ -304,6 +365,39 @@ mod tests {
         for (w, h) in [(1, 1), (3, 7), (295, 413), (500, 300), (997, 631)] {
             let out = area_resize(&src, Rect::full(997, 631), w, h);
             assert!(out.pixels().all(|p| *p == Rgb([200, 10, 255])), "{w}x{h}");
+        }
+    }
+
+    /// The area average written out directly from the spans (the weights of each output pixel).
+    fn reference(src: &RgbImage, rect: Rect, w: u32, h: u32) -> RgbImage {
+        let cols = spans(rect.x, rect.w, src.width(), w, HX);
+        let rows = spans(rect.y, rect.h, src.height(), h, VY);
+        let total = u64::from(HX) * u64::from(VY);
+        RgbImage::from_fn(w, h, |x, y| {
+            let ((fx, wx), (fy, wy)) = (&cols[x as usize], &rows[y as usize]);
+            let mut acc = [0u64; 3];
+            for (j, a) in wy.iter().enumerate() {
+                for (i, b) in wx.iter().enumerate() {
+                    let p = src.get_pixel(fx + i as u32, fy + j as u32);
+                    for c in 0..3 {
+                        acc[c] += u64::from(p[c]) * u64::from(*a) * u64::from(*b);
+                    }
+                }
+            }
+            image::Rgb(acc.map(|a| ((a + total / 2) / total).min(255) as u8))
+        })
+    }
+
+    #[test]
+    fn the_flat_taps_give_the_area_average_at_every_scale_and_edge() {
+        let src = RgbImage::from_fn(97, 61, |x, y| Rgb([(x * 37 + y * 11) as u8, (x ^ (y * 5)) as u8, (x * y) as u8]));
+        let rects =
+            [Rect::full(97, 61), Rect { x: 60.3, y: 20.7, w: 36.7, h: 40.3 }, Rect { x: 0.5, y: 0.0, w: 13.0, h: 9.5 }];
+        for rect in rects {
+            // 1 to 7 taps per output pixel, and enlargements.
+            for (w, h) in [(97, 61), (60, 40), (33, 21), (13, 9), (7, 5), (1, 1), (150, 90)] {
+                assert_eq!(area_resize(&src, rect, w, h), reference(&src, rect, w, h), "{rect:?} to {w}x{h}");
+            }
         }
     }
 
@@ -354,11 +448,16 @@ mod tests {
     }
 
     #[test]
-    fn orient_is_apply_orientation() {
-        let img = gradient(7, 5);
+    fn oriented_resizes_are_apply_orientation_of_the_resize() {
+        let img = gradient(29, 17);
+        let rect = Rect { x: 1.5, y: 0.5, w: 26.0, h: 15.0 };
         for value in 1..=8u8 {
             let orientation = Orientation::from_exif(value).unwrap();
-            assert_eq!(orient(img.clone(), orientation), applied(&img, orientation), "orientation {value}");
+            for (w, h) in [(29, 17), (13, 7), (1, 1)] {
+                let plain = area_resize(&img, rect, w, h);
+                let oriented = area_resize_oriented(&img, rect, w, h, orientation);
+                assert_eq!(oriented, applied(&plain, orientation), "orientation {value}, {w}x{h}");
+            }
         }
     }
 

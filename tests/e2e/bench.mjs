@@ -3,7 +3,7 @@
 // In one page, on the same files, interleaved, median of RUNS after WARMUP:
 //   decode    createImageBitmap(file), the browser's own full decode (the baseline);
 //   pipeline  file chosen -> verdict + upload-ready JPEG through the real worker (www/intake-worker.js,
-//             the protocol Imaging::process speaks, recycled after 4 images like Imaging does), on the
+//             the protocol Imaging::process speaks, recycled like Imaging does), on the
 //             route the widget takes (Chromium: WebCodecs ImageDecoder, scaled);
 //   bitmap    the same with `decoder: 'bitmap'`: the createImageBitmap route of browsers without a
 //             scaled ImageDecoder (Safari, Firefox), for comparison (no target);
@@ -11,8 +11,11 @@
 // brotli (quality 11) size of what the widget's first load needs.
 //
 // Files: a 12 MP (4000x3000 stored, EXIF orientation 6, GPS, 4:2:0) and a 1.4 MP camera JPEG from
-// `cargo run --release -p intake-rules --example synth`. Needs `npm run build` first (www/pkg).
-// Env: BENCH_RUNS (default 9), BENCH_WARMUP (default 2), CHROMIUM (default /usr/bin/chromium).
+// `cargo run --release -p intake-rules --example synth` (the targets), and the 1.4 MP slow case
+// (reported, not a target). Needs `npm run build` first (www/pkg).
+// Then, per file, the first picture of a new worker (started, given BENCH_FRESH_PAUSE ms for its warm-up).
+// Env: BENCH_RUNS (default 9), BENCH_WARMUP (default 2), BENCH_FRESH_PAUSE (default 1500),
+// CHROMIUM (default /usr/bin/chromium).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -40,6 +43,9 @@ const work = mkdtempSync(join(tmpdir(), 'intake-bench-'));
 const files = [
   { name: '12mp.jpg', kind: 'camera-12mp', label: '12 MP camera JPEG (4000×3000, EXIF 6, GPS)' },
   { name: '1.4mp.jpg', kind: 'camera-1.4mp', label: '1.4 MP camera JPEG (1440×1080, EXIF 6, GPS)' },
+  // Not a target of the issue: the slow case of the photo's two-step decode (a subject far away and
+  // off to one side, so the first, smaller decode is too coarse for the crop and it decodes again).
+  { name: '1.4mp-far.jpg', kind: 'camera-1.4mp-far', label: '1.4 MP, subject far and off-centre (decoded twice)', reportOnly: true },
 ];
 for (const f of files) {
   execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'intake-rules', '--example', 'synth', '--', f.kind, join(work, f.name)], {
@@ -91,14 +97,15 @@ try {
   await p.goto(`${base}/bench.html`);
   await p.waitForFunction(() => window.ready === true);
   results = await p.evaluate(
-    async ({ names, runs, warmup }) => {
+    async ({ names, runs, warmup, freshPause }) => {
       const blobs = [];
       for (const n of names) {
         const b = await (await fetch(`/files/${n}`)).blob();
         blobs.push(new File([b], n, { type: 'image/jpeg' }));
       }
-      // The Imaging protocol (widget/src/imaging/mod.rs): one module worker, spawned lazily, and
-      // after 4 images terminated and respawned at once (so the next picture finds it loaded).
+      // The Imaging protocol (widget/src/imaging/mod.rs): one module worker, spawned lazily; once idle,
+      // terminated and respawned at once (so the next picture finds it loaded) when its WebAssembly
+      // memory reached RECYCLE_MEMORY_BYTES (64 MiB) or it handled RECYCLE_AFTER (32) images.
       let worker = null;
       let sent = 0;
       let nextId = 1;
@@ -109,7 +116,7 @@ try {
           const r = pending.get(e.data.id);
           pending.delete(e.data.id);
           if (r) r(e.data);
-          if (pending.size === 0 && sent >= 4) {
+          if (pending.size === 0 && (sent >= 32 || (e.data.memoryBytes || 0) >= 64 * 1024 * 1024)) {
             worker.terminate();
             spawn();
           }
@@ -143,7 +150,7 @@ try {
         return { ms, reply, passes, outBytes };
       };
       const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-      const out = names.map(() => ({ decode: [], pipeline: [], bitmap: [], worker: [], stages: [], bitmapStages: [], decoder: new Set(), passes: true, bitmapPasses: true, outBytes: 0, longtasks: [] }));
+      const out = names.map(() => ({ decode: [], pipeline: [], bitmap: [], worker: [], stages: [], bitmapStages: [], decoder: new Set(), decodes: [], passes: true, bitmapPasses: true, outBytes: 0, longtasks: [] }));
       for (let i = 0; i < warmup + runs; i++) {
         for (let f = 0; f < blobs.length; f++) {
           const file = blobs[f];
@@ -167,6 +174,8 @@ try {
             out[f].stages.push(best.reply.timings || {});
             out[f].bitmapStages.push(bitmap.reply.timings || {});
             out[f].decoder.add(best.reply.decoder);
+            out[f].decodes.push(best.reply.decodes);
+            out[f].memory = Math.max(out[f].memory || 0, best.reply.memoryBytes || 0, bitmap.reply.memoryBytes || 0);
             out[f].passes &&= best.passes;
             out[f].bitmapPasses &&= bitmap.passes && bitmap.reply.decoder === 'bitmap';
             out[f].outBytes = best.outBytes;
@@ -175,10 +184,22 @@ try {
           }
         }
       }
+      // The first picture of a new worker (after its warm-up): what the first photo of a session, and
+      // the next one after a recycle, costs. Reported, not a target.
+      for (let i = 0; i < runs; i++) {
+        for (let f = 0; f < blobs.length; f++) {
+          if (worker) worker.terminate();
+          spawn();
+          await pause(freshPause);
+          const first = await timed(blobs[f]);
+          out[f].fresh = [...(out[f].fresh || []), first.ms];
+          out[f].freshStages = [...(out[f].freshStages || []), first.reply.timings || {}];
+        }
+      }
       if (worker) worker.terminate();
       return out.map((o) => ({ ...o, decoder: [...o.decoder] }));
     },
-    { names: files.map((f) => f.name), runs: RUNS, warmup: WARMUP },
+    { names: files.map((f) => f.name), runs: RUNS, warmup: WARMUP, freshPause: Number(process.env.BENCH_FRESH_PAUSE || 1500) },
   );
 } finally {
   await browser.close();
@@ -210,23 +231,25 @@ const rows = results.map((r, i) => {
   const pl = median(r.pipeline);
   const ratio = pl / d;
   const maxTask = r.longtasks.length ? Math.max(...r.longtasks) : 0;
-  ok &&= ratio <= TARGET_RATIO && maxTask <= LONGTASK_LIMIT_MS && r.passes && r.bitmapPasses;
+  ok &&= (files[i].reportOnly || ratio <= TARGET_RATIO) && maxTask <= LONGTASK_LIMIT_MS && r.passes && r.bitmapPasses;
   const bm = median(r.bitmap);
-  return { file: files[i].label, bytes: files[i].bytes, decode: d, pipeline: pl, worker: median(r.worker), ratio, bitmap: bm, bitmapRatio: bm / d, bitmapPasses: r.bitmapPasses, maxTask, longtasks: r.longtasks.length, decoder: r.decoder.join(','), passes: r.passes, outBytes: r.outBytes, error: r.error };
+  return { fresh: median(r.fresh || [NaN]), file: files[i].label, decodes: [...new Set(r.decodes)].join(','), bytes: files[i].bytes, decode: d, pipeline: pl, worker: median(r.worker), ratio, bitmap: bm, bitmapRatio: bm / d, bitmapPasses: r.bitmapPasses, maxTask, longtasks: r.longtasks.length, decoder: r.decoder.join(','), passes: r.passes, outBytes: r.outBytes, error: r.error };
 });
 ok &&= totalBr <= SIZE_LIMIT;
 
 console.log(`\nWidget image pipeline, headless Chromium, median of ${RUNS} after ${WARMUP} warm-up, interleaved (${new Date().toISOString().slice(0, 10)})\n`);
-console.log('| file | createImageBitmap (decode) | file → verdict + JPEG | in worker | ratio (target ≤ 2.5×) | longest main-thread task | decoder | verdict | bitmap route (Safari, Firefox) |');
+console.log('| file | createImageBitmap (decode) | file → verdict + JPEG | in worker | ratio (target ≤ 2.5×) | longest main-thread task | decoder (decodes) | verdict | bitmap route (Safari, Firefox) |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.file}, ${(r.bytes / 1e6).toFixed(1)} MB | ${ms(r.decode)} | ${ms(r.pipeline)} | ${ms(r.worker)} | ${r.ratio.toFixed(2)}× | ${r.longtasks ? ms(r.maxTask) : 'none (> 50 ms: 0)'} | ${r.decoder} | ${r.passes ? `passes (${(r.outBytes / 1024).toFixed(0)} KB JPEG)` : `FAILS ${r.error || ''}`} | ${ms(r.bitmap)}, ${r.bitmapRatio.toFixed(2)}×${r.bitmapPasses ? '' : ' FAILS'} |`);
+  console.log(`| ${r.file}, ${(r.bytes / 1e6).toFixed(1)} MB | ${ms(r.decode)} | ${ms(r.pipeline)} | ${ms(r.worker)} | ${r.ratio.toFixed(2)}× | ${r.longtasks ? ms(r.maxTask) : 'none (> 50 ms: 0)'} | ${r.decoder} (${r.decodes}) | ${r.passes ? `passes (${(r.outBytes / 1024).toFixed(0)} KB JPEG)` : `FAILS ${r.error || ''}`} | ${ms(r.bitmap)}, ${r.bitmapRatio.toFixed(2)}×${r.bitmapPasses ? '' : ' FAILS'} |`);
 }
 const stages = (key) => results.map((r, i) => {
   const keys = Object.keys(r[key][0] || {});
   return `${files[i].name}: ` + keys.map((k) => `${k} ${median(r[key].map((s) => s[k] ?? 0)).toFixed(1)}`).join(', ');
 }).join('; ');
 console.log(`\nWorker stages (median ms): ${stages('stages')}\nBitmap route: ${stages('bitmapStages')}`);
+console.log(`First picture of a new worker (median ms, ratio): ${rows.map((r, i) => `${files[i].name} ${r.fresh.toFixed(0)} (${(r.fresh / r.decode).toFixed(2)}×)`).join(', ')}`);
+console.log(`Worker memory after each file (largest, MiB): ${results.map((r, i) => `${files[i].name} ${((r.memory || 0) / 1048576).toFixed(0)}`).join(', ')}`);
 console.log(`\nFirst load, brotli q11: ${(totalBr / 1024).toFixed(1)} KB (limit ${SIZE_LIMIT / 1024} KB)`);
 for (const s of sizes) console.log(`  ${s.file}: ${(s.raw / 1024).toFixed(1)} KB raw, ${(s.brotli / 1024).toFixed(1)} KB brotli`);
 const artifacts = join(root, 'tests/e2e/artifacts');

@@ -192,6 +192,37 @@ async fn a_rotated_camera_photo_is_decoded_upright_and_fixed_like_the_rules_do()
 }
 
 #[wasm_bindgen_test]
+async fn the_warm_up_runs_the_whole_path_and_leaves_the_worker_answering_right() {
+    // Its picture goes the way a chosen file goes: through ImageDecoder, then the fix and check;
+    // its crop is short of pixels at the first size, so it takes the second decode as well.
+    let (jpeg, _) = pipeline::warm_up_picture();
+    let a = answer(Part::Photo, &blob(&jpeg, "warm.jpg"), "", Route::Best).await.expect("answer");
+    assert_eq!((a.decoder, a.decodes), (Decoder::Frame, 2));
+    assert!(a.processed.verdict.passes(), "{:?}", a.processed.verdict);
+    let ms = intake_widget::imaging::worker::imaging_warm_up().await;
+    assert!(ms > 0.0);
+    let r = run(Part::Photo, "photo/camera_exif6_gps.jpg", "", Route::Best).await;
+    assert!(r.processed.verdict.passes(), "{:?}", r.processed.verdict);
+}
+
+#[wasm_bindgen_test]
+async fn a_photo_is_decoded_again_at_the_working_size_only_when_its_crop_needs_it() {
+    // Both 1500×2000 upright: the first decode is 3/8 of the file (563×750 upright). The camera
+    // photo's crop spans most of it; the off-centre one's does not, so it is decoded again at 1/2.
+    for (rel, decodes, working) in
+        [("photo/camera_exif6_gps.jpg", 1, (563, 750)), ("photo/off_centre_camera.jpg", 2, (750, 1000))]
+    {
+        let a = run(Part::Photo, rel, "", Route::Best).await;
+        assert_eq!((a.decoder, a.decodes, a.working), (Decoder::Frame, decodes, working), "{rel}");
+        let out = a.processed.output.as_ref().expect("fixed");
+        assert_eq!(photo::check(&out.bytes, pipeline::profile("")), a.processed.verdict, "{rel}");
+        assert!(a.processed.verdict.passes(), "{rel}: {:?}", a.processed.verdict);
+        // The crop the output was rendered from had at least the rules' bar of pixels.
+        assert!(!pipeline::crop_short_of_pixels(&a.processed, a.working.0, 1500, pipeline::profile("")), "{rel}");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn hostile_files_are_refused_before_the_browser_decodes_them() {
     for (rel, code) in [
         ("file/jpeg_bomb.jpg", Code::ImageDimensionsOverLimit),
@@ -291,13 +322,28 @@ async fn imaging_process_goes_through_a_real_worker() {
     assert_eq!(photo::check(&out.bytes, pipeline::profile("")), r.verdict);
     assert!(r.before_url.as_deref().is_some_and(|u| u.starts_with("blob:")) && out.url.starts_with("blob:"));
     r.revoke_urls();
-    // More images than RECYCLE_AFTER: the worker is recycled and the results stay right.
-    for _ in 0..intake_widget::imaging::RECYCLE_AFTER {
-        let file = blob_file(fixture("file/truncated.jpg"), "t.jpg");
-        let r = imaging.process(Part::Photo, file, "").await;
+    let truncated = || blob_file(fixture("file/truncated.jpg"), "t.jpg");
+    // A worker that stays small is kept (a fresh one is slower for its first pictures)...
+    for _ in 0..3 {
+        let r = imaging.process(Part::Photo, truncated(), "").await;
         assert_eq!(r.verdict.codes(), vec![Code::ImageCorrupt]);
         assert!(r.output.is_none() && r.before_url.is_none());
     }
+    assert_eq!(imaging.workers_started(), 1);
+    // ...one whose memory reached the bound is respawned once idle, and the next one answers right...
+    imaging.set_recycling(intake_widget::imaging::RECYCLE_AFTER, 1.0);
+    let r = imaging.process(Part::Photo, blob_file(fixture("photo/camera_exif6_gps.jpg"), "b.jpg"), "").await;
+    assert!(r.verdict.passes(), "{:?}", r.verdict);
+    assert_eq!(imaging.workers_started(), 2);
+    // ...and so is one that handled the most images, whatever its memory.
+    imaging.set_recycling(2, f64::INFINITY);
+    for expected in [2, 3] {
+        let r = imaging.process(Part::Photo, truncated(), "").await;
+        assert_eq!(r.verdict.codes(), vec![Code::ImageCorrupt]);
+        assert_eq!(imaging.workers_started(), expected);
+    }
+    let r = imaging.process(Part::Photo, blob_file(fixture("photo/camera_exif6_gps.jpg"), "c.jpg"), "").await;
+    assert!(r.verdict.passes(), "{:?}", r.verdict);
     // A worker that cannot load fails the request with a code, it does not hang.
     let broken = Imaging::new(&format!("{origin}/no-such-worker.js"));
     let r = broken.process(Part::Photo, blob_file(fixture("photo/standard_295x413.jpg"), "a.jpg"), "").await;

@@ -1814,7 +1814,7 @@ pub const CAMERA_1_4MP_UPRIGHT: (u32, u32) = (1080, 1440);
 /// than an ID photo (room to crop), stored rotated for EXIF orientation 6, with make, model and
 /// Xiamen GPS, quality 92.
 fn camera_photo(upright_w: u32, upright_h: u32, seed: u64) -> Vec<u8> {
-    let upright = portrait(&PortraitSpec {
+    camera_photo_of(&PortraitSpec {
         width: upright_w,
         height: upright_h,
         background: Background::White,
@@ -1822,7 +1822,12 @@ fn camera_photo(upright_w: u32, upright_h: u32, seed: u64) -> Vec<u8> {
         top: 0.12,
         seed,
         ..PortraitSpec::default()
-    });
+    })
+}
+
+/// `spec` (upright) stored as a camera does: EXIF orientation 6, make, model, Xiamen GPS, quality 92.
+fn camera_photo_of(spec: &PortraitSpec) -> Vec<u8> {
+    let upright = portrait(spec);
     let stored = to_camera_orientation(&upright, 6);
     let meta =
         exif(&ExifSpec { orientation: Some(6), gps: Some(XIAMEN), make: Some("Xiaomi"), model: Some("Redmi Note 12") });
@@ -1839,6 +1844,23 @@ pub fn camera_photo_12mp(seed: u64) -> Vec<u8> {
 /// 1080×1440 ([`CAMERA_1_4MP_UPRIGHT`]).
 pub fn camera_photo_1_4mp(seed: u64) -> Vec<u8> {
     camera_photo(CAMERA_1_4MP_UPRIGHT.0, CAMERA_1_4MP_UPRIGHT.1, seed)
+}
+
+/// [`camera_photo_1_4mp`] taken from farther away and off to one side: the head is about half the
+/// size and shifted right, so the fix's crop spans only about half of the picture's width (the
+/// widget's first, smaller decode is then too coarse for it and it decodes again). Used by the
+/// browser bench as the slow case.
+pub fn camera_photo_1_4mp_far(seed: u64) -> Vec<u8> {
+    camera_photo_of(&PortraitSpec {
+        width: CAMERA_1_4MP_UPRIGHT.0,
+        height: CAMERA_1_4MP_UPRIGHT.1,
+        background: Background::White,
+        scale: 0.45,
+        offset_x: 0.18,
+        top: 0.25,
+        seed,
+        ..PortraitSpec::default()
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

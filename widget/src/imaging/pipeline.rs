@@ -9,6 +9,7 @@ use intake_rules::document;
 use intake_rules::photo;
 use intake_rules::profile::{PhotoProfile, ProfileSet};
 use intake_rules::report::{Problem, Report};
+use intake_rules::resample::Rect;
 use intake_rules::submission::Part;
 use intake_rules::{Code, decode};
 
@@ -22,6 +23,33 @@ pub fn working_long_side(part: Part) -> u32 {
         Part::IdFront | Part::IdBack | Part::PassportInfo | Part::PassportValidity => document::OUTPUT_LONG_SIDE,
         Part::WorkCertificate | Part::Supporting => attachment::OUTPUT_LONG_SIDE,
     }
+}
+
+/// Long side a photo's scaled browser decode is first asked for (the `ImageDecoder` route): enough
+/// for the analysis ([`photo::WORK_LONG_SIDE`]) and for a crop as tall as the picture to have
+/// [`photo::MIN_RENDER_SOURCE`] source pixels per output pixel. Smaller than
+/// [`working_long_side`] (a 1.4 MP photo decodes at 1/2 instead of 3/4 of its size); when the crop
+/// the fix chose turns out to need more ([`crop_short_of_pixels`]), the worker decodes again at the
+/// working size. Other parts: their working size.
+pub fn first_long_side(part: Part, profile: &PhotoProfile) -> u32 {
+    match part {
+        Part::Photo => {
+            let target = profile.target_width.max(profile.target_height) as f32;
+            ((photo::MIN_RENDER_SOURCE * target).ceil() as u32).clamp(photo::WORK_LONG_SIDE, photo::MID_LONG_SIDE)
+        }
+        _ => working_long_side(part),
+    }
+}
+
+/// True when `processed` is a photo fixed from a decode `frame_width` upright pixels wide (the file:
+/// `file_width`) whose crop had fewer than [`photo::MIN_RENDER_SOURCE`] of those pixels per output
+/// pixel: a larger decode would give a sharper render (the rules' own bar for rendering from a
+/// reduced copy).
+pub fn crop_short_of_pixels(processed: &Processed, frame_width: u32, file_width: u32, profile: &PhotoProfile) -> bool {
+    processed.crop.is_some_and(|c| {
+        let in_frame = c.w * frame_width as f32 / file_width.max(1) as f32;
+        in_frame < photo::MIN_RENDER_SOURCE * profile.target_width as f32
+    })
 }
 
 /// The photo profile by id; the default profile for an unknown id.
@@ -41,6 +69,8 @@ pub struct Processed {
     pub output: Option<Output>,
     /// Documents: perceptual hash and emblem score of the output, as the server computes them.
     pub fingerprint: Option<(u64, f32)>,
+    /// Photos: the crop the fix rendered, in the file's upright pixels.
+    pub crop: Option<Rect>,
 }
 
 /// Upload-ready bytes.
@@ -72,10 +102,15 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
                     verdict: f.after,
                     output: Some(Output { bytes: f.jpeg, media_type: "image/jpeg", width: f.width, height: f.height }),
                     fingerprint: None,
+                    crop: fixed.crop,
                 },
-                None => {
-                    Processed { verdict: fixed.before.clone(), before: fixed.before, output: None, fingerprint: None }
-                }
+                None => Processed {
+                    verdict: fixed.before.clone(),
+                    before: fixed.before,
+                    output: None,
+                    fingerprint: None,
+                    crop: fixed.crop,
+                },
             }
         }
         Part::IdFront | Part::IdBack | Part::PassportInfo | Part::PassportValidity => {
@@ -99,6 +134,7 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
                             height: doc.height,
                         }),
                         fingerprint,
+                        crop: None,
                     }
                 }
                 _ => Processed {
@@ -106,6 +142,7 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
                     before: outcome.report,
                     output: None,
                     fingerprint: None,
+                    crop: None,
                 },
             }
         }
@@ -126,6 +163,7 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
                         verdict: server.report,
                         output: Some(Output { bytes: a.bytes, media_type: a.media_type, width, height }),
                         fingerprint: None,
+                        crop: None,
                     }
                 }
                 None => Processed {
@@ -133,6 +171,7 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
                     before: outcome.report,
                     output: None,
                     fingerprint: None,
+                    crop: None,
                 },
             }
         }
@@ -144,11 +183,13 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
     out
 }
 
-/// A synthetic upright photo (white background, a textured head and shoulders) that the photo
-/// fix accepts: run through [`process`] when a worker starts, so the WebAssembly engine has
-/// compiled the hot loops (resampling, analysis, JPEG encode and decode) with its optimising tier
-/// before the first real picture (V8 runs a function's first calls in its baseline tier, and a long
-/// loop never switches mid-call: the first 12 MP photo of a fresh worker took twice as long).
+/// A synthetic photo (white background, a textured head and shoulders) that the photo
+/// fix accepts, as JPEG bytes (upright) and as a camera's frame of them (stored rotated): run
+/// when a worker starts (the bytes through the worker's whole path, see `worker::imaging_warm_up`;
+/// the frame through [`process`] by [`warm_up`]), so the WebAssembly engine has compiled the hot
+/// loops (resampling, analysis, JPEG encode and decode) with its optimising tier before the first
+/// real picture (V8 runs a function's first calls in its baseline tier, and a long loop never
+/// switches mid-call: the first 12 MP photo of a fresh worker took twice as long).
 pub fn warm_up_picture() -> (Vec<u8>, Decoded) {
     let (w, h) = (600u32, 800u32);
     let mut seed = 0x9E37_79B9u32;
@@ -179,18 +220,24 @@ pub fn warm_up_picture() -> (Vec<u8>, Decoded) {
         image::Rgb(base.map(|c| (c + noise).clamp(0, 255) as u8))
     });
     let bytes = intake_rules::jpeg::encode(&img, 92);
+    // Handed over as a camera photo's frame is: stored rotated (EXIF orientation 6), RGBA, through
+    // `Decoded::from_rgba`, so the same code runs as for a real picture.
+    let stored = image::imageops::rotate270(&img);
+    let rgba: Vec<u8> = stored.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
     let header = decode::Header {
         format: decode::Sniffed::Jpeg,
-        width: w,
-        height: h,
-        orientation: decode::Orientation::NoTransforms,
+        width: h,
+        height: w,
+        orientation: decode::Orientation::Rotate90,
         metadata: decode::Metadata::default(),
     };
-    (bytes, Decoded::from_pixels(header, img, true))
+    let decoded =
+        Decoded::from_rgba(header, &rgba, h, w, false).unwrap_or_else(|| Decoded::from_pixels(header, img, true));
+    (bytes, decoded)
 }
 
-/// Runs the warm-up picture through the photo fix and check; true when it produced a passing
-/// upload (so every stage ran).
+/// Runs the warm-up picture's frame through the photo fix and check (the worker's warm-up where it
+/// cannot make a `Blob`); true when it produced a passing upload (so every stage ran).
 pub fn warm_up() -> bool {
     let (bytes, decoded) = warm_up_picture();
     let p = process(Part::Photo, &bytes, Some(&decoded), profile(""));
@@ -200,7 +247,7 @@ pub fn warm_up() -> bool {
 /// The answer for a file the browser could not decode and the rules do not read (HEIC/HEIF).
 pub fn heic_unsupported(part: Part) -> Processed {
     let report: Report = std::iter::once(Problem::new(part.name(), Code::FileHeicUnsupported, &[])).collect();
-    Processed { before: report.clone(), verdict: report, output: None, fingerprint: None }
+    Processed { before: report.clone(), verdict: report, output: None, fingerprint: None, crop: None }
 }
 
 /// Upload file name: the chosen name with the output's extension.
@@ -218,6 +265,7 @@ mod tests {
     use super::*;
 
     const CAMERA: &[u8] = include_bytes!("../../../tests/fixtures/photo/camera_exif6_gps.jpg");
+    const OFF_CENTRE: &[u8] = include_bytes!("../../../tests/fixtures/photo/off_centre_camera.jpg");
     const BLURRED: &[u8] = include_bytes!("../../../tests/fixtures/photo/blurred.jpg");
     const PDF: &[u8] = include_bytes!("../../../tests/fixtures/file/work_certificate.pdf");
     const ID_FRONT: &[u8] = include_bytes!("../../../tests/fixtures/document/id_front.jpg");
@@ -226,6 +274,9 @@ mod tests {
     #[test]
     fn the_warm_up_picture_runs_every_stage() {
         let (_, decoded) = warm_up_picture();
+        // A camera frame: stored rotated, oriented by the rules.
+        assert_eq!((decoded.raw.dimensions(), decoded.upright_dimensions()), ((800, 600), (600, 800)));
+        assert_eq!(decoded.orientation, decode::Orientation::Rotate90);
         let p = process(Part::Photo, &[0; 16], Some(&decoded), profile(""));
         assert!(p.output.is_some() && p.verdict.passes(), "before {:?}, verdict {:?}", p.before, p.verdict);
         assert!(warm_up());
@@ -258,6 +309,39 @@ mod tests {
         assert_eq!(p.fingerprint, Some((d.phash, d.emblem_score)));
         let pdf = process(Part::WorkCertificate, PDF, None, profile(""));
         assert_eq!(pdf.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", PDF.to_vec())));
+    }
+
+    /// `bytes` decoded as `ImageDecoder` gives it when asked for `long`: the stored pixels at the
+    /// scaled request's size (an area average standing in for libjpeg's scaled IDCT).
+    fn frame(bytes: &[u8], long: u32) -> Decoded {
+        let full = decode::decode(bytes, &decode::DecodeLimits::DEFAULT).expect("decodes");
+        let stored = full.raw.dimensions();
+        let (w, h) = crate::imaging::worker::scaled_request(stored, long).unwrap_or(stored);
+        let raw = intake_rules::resample::area_resize(&full.raw, Rect::full(stored.0, stored.1), w, h);
+        Decoded::from_pixels(full.header, raw, false)
+    }
+
+    #[test]
+    fn a_photo_is_decoded_small_first_and_again_only_when_its_crop_is_short_of_pixels() {
+        let p = profile("");
+        let first = first_long_side(Part::Photo, p);
+        assert!((photo::WORK_LONG_SIDE..working_long_side(Part::Photo)).contains(&first), "{first}");
+        assert_eq!(first_long_side(Part::IdFront, p), working_long_side(Part::IdFront));
+        // Both upright 1500×2000: the first decode is 3/8 (563×750 upright).
+        for (file, short_at_first) in [(CAMERA, false), (OFF_CENTRE, true)] {
+            let small = frame(file, first);
+            assert_eq!(small.raw.width().max(small.raw.height()), 750);
+            let processed = process(Part::Photo, file, Some(&small), p);
+            let width = small.upright_dimensions().0;
+            assert_eq!(crop_short_of_pixels(&processed, width, 1500, p), short_at_first);
+            // At the working size (1/2) neither crop is short, and both are fixed.
+            let large = frame(file, working_long_side(Part::Photo));
+            let processed = process(Part::Photo, file, Some(&large), p);
+            assert!(!crop_short_of_pixels(&processed, large.upright_dimensions().0, 1500, p));
+            assert!(processed.verdict.passes() && processed.output.is_some(), "{:?}", processed.verdict);
+        }
+        // Not a photo: no crop, never short.
+        assert!(!crop_short_of_pixels(&process(Part::IdFront, ID_FRONT, None, p), 10, 1000, p));
     }
 
     #[test]
