@@ -150,7 +150,7 @@ try {
         return { ms, reply, passes, outBytes };
       };
       const pause = (ms) => new Promise((r) => setTimeout(r, ms));
-      const out = names.map(() => ({ decode: [], pipeline: [], bitmap: [], worker: [], stages: [], bitmapStages: [], decoder: new Set(), decodes: [], passes: true, bitmapPasses: true, outBytes: 0, longtasks: [] }));
+      const out = names.map(() => ({ decode: [], pipeline: [], bitmap: [], worker: [], stages: [], bitmapStages: [], decoder: new Set(), decodes: [], fresh: [], freshStages: [], passes: true, bitmapPasses: true, outBytes: 0, longtasks: [] }));
       for (let i = 0; i < warmup + runs; i++) {
         for (let f = 0; f < blobs.length; f++) {
           const file = blobs[f];
@@ -192,8 +192,8 @@ try {
           spawn();
           await pause(freshPause);
           const first = await timed(blobs[f]);
-          out[f].fresh = [...(out[f].fresh || []), first.ms];
-          out[f].freshStages = [...(out[f].freshStages || []), first.reply.timings || {}];
+          out[f].fresh.push(first.ms);
+          out[f].freshStages.push(first.reply.timings || {});
         }
       }
       if (worker) worker.terminate();
@@ -233,7 +233,7 @@ const rows = results.map((r, i) => {
   const maxTask = r.longtasks.length ? Math.max(...r.longtasks) : 0;
   ok &&= (files[i].reportOnly || ratio <= TARGET_RATIO) && maxTask <= LONGTASK_LIMIT_MS && r.passes && r.bitmapPasses;
   const bm = median(r.bitmap);
-  return { fresh: median(r.fresh || [NaN]), file: files[i].label, decodes: [...new Set(r.decodes)].join(','), bytes: files[i].bytes, decode: d, pipeline: pl, worker: median(r.worker), ratio, bitmap: bm, bitmapRatio: bm / d, bitmapPasses: r.bitmapPasses, maxTask, longtasks: r.longtasks.length, decoder: r.decoder.join(','), passes: r.passes, outBytes: r.outBytes, error: r.error };
+  return { fresh: median(r.fresh), file: files[i].label, decodes: [...new Set(r.decodes)].join(','), bytes: files[i].bytes, decode: d, pipeline: pl, worker: median(r.worker), ratio, bitmap: bm, bitmapRatio: bm / d, bitmapPasses: r.bitmapPasses, maxTask, longtasks: r.longtasks.length, decoder: r.decoder.join(','), passes: r.passes, outBytes: r.outBytes, error: r.error };
 });
 ok &&= totalBr <= SIZE_LIMIT;
 

@@ -195,7 +195,7 @@ async fn a_rotated_camera_photo_is_decoded_upright_and_fixed_like_the_rules_do()
 async fn the_warm_up_runs_the_whole_path_and_leaves_the_worker_answering_right() {
     // Its picture goes the way a chosen file goes: through ImageDecoder, then the fix and check;
     // its crop is short of pixels at the first size, so it takes the second decode as well.
-    let (jpeg, _) = pipeline::warm_up_picture();
+    let jpeg = pipeline::warm_up_jpeg();
     let a = answer(Part::Photo, &blob(&jpeg, "warm.jpg"), "", Route::Best).await.expect("answer");
     assert_eq!((a.decoder, a.decodes), (Decoder::Frame, 2));
     assert!(a.processed.verdict.passes(), "{:?}", a.processed.verdict);

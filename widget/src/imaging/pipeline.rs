@@ -183,17 +183,16 @@ pub fn process(part: Part, bytes: &[u8], pixels: Option<&Decoded>, profile: &Pho
     out
 }
 
-/// A synthetic photo (white background, a textured head and shoulders) that the photo
-/// fix accepts, as JPEG bytes (upright) and as a camera's frame of them (stored rotated): run
-/// when a worker starts (the bytes through the worker's whole path, see `worker::imaging_warm_up`;
-/// the frame through [`process`] by [`warm_up`]), so the WebAssembly engine has compiled the hot
-/// loops (resampling, analysis, JPEG encode and decode) with its optimising tier before the first
-/// real picture (V8 runs a function's first calls in its baseline tier, and a long loop never
-/// switches mid-call: the first 12 MP photo of a fresh worker took twice as long).
-pub fn warm_up_picture() -> (Vec<u8>, Decoded) {
-    let (w, h) = (600u32, 800u32);
+/// A synthetic upright photo (white background, a textured head and shoulders) that the photo
+/// fix accepts, run when a worker starts (as JPEG bytes through the worker's whole path, see
+/// `worker::imaging_warm_up`; as a camera's frame through [`process`] by [`warm_up`]), so the
+/// WebAssembly engine has compiled the hot loops (resampling, analysis, JPEG encode and decode)
+/// with its optimising tier before the first real picture (V8 runs a function's first calls in its
+/// baseline tier, and a long loop never switches mid-call: the first 12 MP photo of a fresh worker
+/// took twice as long).
+fn warm_up_image() -> image::RgbImage {
     let mut seed = 0x9E37_79B9u32;
-    let img = image::RgbImage::from_fn(w, h, |x, y| {
+    image::RgbImage::from_fn(600, 800, |x, y| {
         seed ^= seed << 13;
         seed ^= seed >> 17;
         seed ^= seed << 5;
@@ -218,22 +217,28 @@ pub fn warm_up_picture() -> (Vec<u8>, Decoded) {
             return image::Rgb([255, 255, 255]);
         };
         image::Rgb(base.map(|c| (c + noise).clamp(0, 255) as u8))
-    });
+    })
+}
+
+/// The warm-up picture as a JPEG file (what `worker::imaging_warm_up` hands the worker's path).
+pub fn warm_up_jpeg() -> Vec<u8> {
+    intake_rules::jpeg::encode(&warm_up_image(), 92)
+}
+
+/// The warm-up picture as JPEG bytes and as a camera photo's frame of them: stored rotated (EXIF
+/// orientation 6), so the rules orient it as they do a real one.
+pub fn warm_up_picture() -> (Vec<u8>, Decoded) {
+    let img = warm_up_image();
     let bytes = intake_rules::jpeg::encode(&img, 92);
-    // Handed over as a camera photo's frame is: stored rotated (EXIF orientation 6), RGBA, through
-    // `Decoded::from_rgba`, so the same code runs as for a real picture.
     let stored = image::imageops::rotate270(&img);
-    let rgba: Vec<u8> = stored.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
     let header = decode::Header {
         format: decode::Sniffed::Jpeg,
-        width: h,
-        height: w,
+        width: stored.width(),
+        height: stored.height(),
         orientation: decode::Orientation::Rotate90,
         metadata: decode::Metadata::default(),
     };
-    let decoded =
-        Decoded::from_rgba(header, &rgba, h, w, false).unwrap_or_else(|| Decoded::from_pixels(header, img, true));
-    (bytes, decoded)
+    (bytes, Decoded::from_pixels(header, stored, false))
 }
 
 /// Runs the warm-up picture's frame through the photo fix and check (the worker's warm-up where it

@@ -608,7 +608,7 @@ pub fn reply(part: Part, file_name: &str, answer: &Answer, timings: &Object) -> 
 
 /// Called by `www/intake-worker.js` once the module is loaded, before the first picture arrives:
 /// asks the browser's decoders what they can do, then runs the warm-up picture
-/// (`pipeline::warm_up_picture`) three times through the same path a chosen file takes (read,
+/// (`pipeline::warm_up_jpeg`) three times through the same path a chosen file takes (read,
 /// inspect, the browser's decode, the rules' fix and check), so the engine has optimised that code
 /// before the first real picture. Measured in Chromium: with the rules' fix alone, run once, a new
 /// worker's first 1.4 MP photo still took its rules about 1.5× as long as in a worker that had
@@ -617,7 +617,7 @@ pub fn reply(part: Part, file_name: &str, answer: &Answer, timings: &Object) -> 
 pub async fn imaging_warm_up() -> f64 {
     let t = now();
     scaled_frames().await;
-    let (jpeg, _) = pipeline::warm_up_picture();
+    let jpeg = pipeline::warm_up_jpeg();
     let parts = js_sys::Array::of1(&Uint8Array::from(jpeg.as_slice()));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type("image/jpeg");
