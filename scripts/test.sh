@@ -11,12 +11,17 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
-step "npm ci (oidc-provider for the identity tests, playwright-core, axe-core, binaryen's wasm-opt)"
+step "npm ci (oidc-provider for the identity tests, playwright-core, puppeteer-core, axe-core, binaryen's wasm-opt)"
 npm ci --no-audit --no-fund --loglevel=error
 
-step "browser tests' system packages: Debian Chromium, a CJK font for the screenshots; wasm-bindgen-cli"
+step "browser tests' system packages: Debian Chromium, Firefox ESR, WebKitGTK's driver and MiniBrowser under Xvfb, a CJK font; wasm-bindgen-cli"
 apt_missing=()
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium chromium-driver)
+# Firefox is driven by puppeteer-core over WebDriver BiDi (no geckodriver); WebKit by WebKitWebDriver
+# (webkit2gtk-driver, which brings MiniBrowser in libwebkit2gtk-4.1-0) in an Xvfb display (no headless mode).
+[ -x /usr/bin/firefox-esr ] || apt_missing+=(firefox-esr)
+[ -x /usr/bin/WebKitWebDriver ] && [ -x /usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser ] || apt_missing+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null && command -v xauth >/dev/null || apt_missing+=(xvfb xauth)
 fc-list :lang=zh 2>/dev/null | grep -q . || apt_missing+=(fonts-wqy-microhei)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -57,8 +62,8 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 [ -x "$CHROMEDRIVER" ] || { echo "chromedriver not found at $CHROMEDRIVER (apt-get install chromium-driver)" >&2; exit 1; }
 WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" cargo test --target wasm32-unknown-unknown -p intake-widget --locked
 
-step "browser end-to-end tests (Chromium, intake serve, platform sandbox, oidc-provider); screenshots in tests/e2e/artifacts/"
-npm run -s e2e
+step "browser end-to-end tests (intake serve, platform sandbox, oidc-provider): every scenario in Chromium; in Firefox and WebKit the whole submission, the refused photo and the image corpus (engines.test.mjs, corpus.test.mjs); screenshots in tests/e2e/artifacts/"
+INTAKE_E2E_ENGINES="${INTAKE_E2E_ENGINES:-firefox,webkit}" npm run -s e2e
 
 step "benchmarks compile (run them with cargo bench; numbers in BENCHMARKS.md)"
 cargo bench -p intake-rules -p intake --no-run --locked

@@ -104,14 +104,15 @@ export function synthFixture(kind) {
 }
 
 /**
- * Starts the stack. `name` names the log folder under tests/e2e/artifacts/logs/.
+ * Starts the stack. `name` names the log folder under tests/e2e/artifacts/logs/. With
+ * `{ chromium: false }` no browser is started (the per-engine tests bring their own, engines.mjs).
  * Returns { base, issuer, platform, browser, config, stop, newPage, platformReceived, platformStats }.
  */
-export async function startStack(name) {
+export async function startStack(name, { chromium: withChromium = true } = {}) {
   for (const [file, hint] of [
     [path.join(ROOT, 'www/pkg/intake_widget.js'), 'run `npm run build` first'],
     [INTAKE, 'run `cargo build -p intake` first (`npm run e2e` does)'],
-    [CHROMIUM, 'install Debian chromium (`apt-get install -y chromium`; scripts/test.sh does)'],
+    ...(withChromium ? [[CHROMIUM, 'install Debian chromium (`apt-get install -y chromium`; scripts/test.sh does)']] : []),
     [path.join(ROOT, 'node_modules/oidc-provider'), 'run `npm ci`'],
   ]) {
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: ${hint}`);
@@ -158,7 +159,7 @@ export async function startStack(name) {
       return (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
     }, { timeoutMs: START_TIMEOUT_MS });
     const config = await (await fetch(`${base}/api/v1/config`)).json();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: START_TIMEOUT_MS });
+    if (withChromium) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: START_TIMEOUT_MS });
     const platformGet = async (p) => (await fetch(`${platform}${p}`, { signal: AbortSignal.timeout(5000) })).json();
     return {
       base,

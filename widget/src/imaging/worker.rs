@@ -13,16 +13,23 @@
 //! - JPEGs go to WebCodecs' `ImageDecoder` with `desiredWidth`/`desiredHeight`:
 //!   Chromium then decodes with libjpeg-turbo's scaled IDCT (1/8 steps), so a
 //!   12 MP photo is decoded straight to 1000×750 in about half the time of a full
-//!   decode, and `VideoFrame.copyTo` gives its RGBA. The frame holds the stored
-//!   pixels (orientation is the rules' job, on their small renders); the worker
-//!   checks its size is the header's stored size scaled by one factor, and no more
-//!   than twice the size asked for. A photo is first asked for less than its
-//!   working size (`pipeline::first_long_side`) and decoded once more at the
-//!   working size only when the crop the fix chose needs it
-//!   (`pipeline::crop_short_of_pixels`). Whether the browser's `ImageDecoder` honours
-//!   the requested size is asked once per worker ([`scaled_frames`]); where it
-//!   does not, the bitmap is used from the start.
-//! - Otherwise (PNG, HEIC, Safari/Firefox without a scaled `ImageDecoder`)
+//!   decode, and `VideoFrame.copyTo` gives its RGBA. Engines differ in what the
+//!   frame holds: Chromium gives the stored pixels and says how to show them
+//!   (`rotation`, `flip`); Firefox applies the EXIF orientation while decoding,
+//!   reports no `rotation`, and squeezes the upright picture into whatever box it
+//!   is asked for. So each worker learns once, by decoding a tiny EXIF-6 JPEG
+//!   ([`frame_support`]: feature detection, no user-agent sniffing), whether frames
+//!   come stored or upright, asks for the size in that aspect ([`frame_request`]),
+//!   and decides for each frame from what it is ([`frame_layout`]: its size, its
+//!   `rotation`/`flip`, the header's stored and upright sizes) whether its pixels
+//!   are stored (the rules orient their small renders) or upright; a frame that is
+//!   neither at a usable scale is refused and the bitmap decodes the file. A photo
+//!   is first asked for less than its working size (`pipeline::first_long_side`)
+//!   and decoded once more at the working size only when the crop the fix chose
+//!   needs it (`pipeline::crop_short_of_pixels`). Where the browser's
+//!   `ImageDecoder` does not honour the requested size, the bitmap is used from
+//!   the start.
+//! - Otherwise (PNG, HEIC, WebKit/Safari, which has no `ImageDecoder`)
 //!   `createImageBitmap`, drawn scaled to the working size on an
 //!   `OffscreenCanvas`. Orientation: `imageOrientation: "from-image"`, the spec's
 //!   default and the only value Chromium, Firefox and Safari agree on; the bitmap
@@ -116,6 +123,8 @@ pub struct Answer {
     /// Milliseconds per stage (`read`, `inspect`, `decode`, `pixels`, `rules`, and for a photo decoded
     /// twice `second decode`, `second rules`), for the bench.
     pub timings: Vec<(&'static str, f64)>,
+    /// What this worker learnt of the engine's `ImageDecoder` ([`frame_support`]).
+    pub frames: FrameSupport,
 }
 
 /// Processes one file: see the module docs.
@@ -143,14 +152,29 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
     // thread while it reads: measured 3–5 ms slower); `createImageBitmap` takes the `Blob` right
     // after the first bytes, so its decode overlaps the reading.
     let size = blob.size() as usize;
-    let (early, bytes, js_bytes) = if route == Route::Best && scaled_frames().await {
+    let support = if route == Route::Best { frame_support().await } else { FrameSupport::NONE };
+    // Where the engine orients its frames (Firefox), the request must be in the upright aspect, so
+    // the header (orientation) is read before the decode starts; elsewhere while it runs.
+    let mut inspected = None;
+    let (early, bytes, js_bytes) = if support.scaled {
         let buf = Uint8Array::new(&JsFuture::from(blob.array_buffer()).await?);
         let bytes = buf.to_vec();
         let early = match decode::inspect_prefix(&bytes[..bytes.len().min(decode::PREFIX_BYTES)], size, &limits) {
             Err(_) => None,
-            Ok((Sniffed::Jpeg, w, h)) => start_frame(&buf, (w, h), first)
-                .map(Early::Frame)
-                .or_else(|| start_bitmap(blob).ok().map(Early::Bitmap)),
+            Ok((Sniffed::Jpeg, w, h)) => {
+                let orientation = if support.orientation == Some(FrameOrientation::Upright) {
+                    let header = decode::inspect(&bytes, &limits);
+                    let o = header.as_ref().map_or(Orientation::NoTransforms, |h| h.orientation);
+                    inspected = Some(header);
+                    o
+                } else {
+                    Orientation::NoTransforms
+                };
+                frame_request((w, h), orientation, first, support)
+                    .and_then(|desired| frame_decode(&buf, desired))
+                    .map(Early::Frame)
+                    .or_else(|| start_bitmap(blob).ok().map(Early::Bitmap))
+            }
             Ok(_) => start_bitmap(blob).ok().map(Early::Bitmap),
         };
         (early, bytes, Some(buf))
@@ -169,12 +193,20 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
         let t = now();
         let processed = pipeline::process(part, bytes, None, profile);
         timings.push(("rules", now() - t));
-        Answer { processed, previewable, decoder: Decoder::Rules, working: (0, 0), decodes: 0, timings }
+        Answer {
+            processed,
+            previewable,
+            decoder: Decoder::Rules,
+            working: (0, 0),
+            decodes: 0,
+            timings,
+            frames: support,
+        }
     };
     match sniffed {
         Sniffed::Jpeg | Sniffed::Png => {
             // The whole header (and, for JPEG, that the file is complete), as the rules' decode checks it.
-            let header = decode::inspect(&bytes, &limits);
+            let header = inspected.unwrap_or_else(|| decode::inspect(&bytes, &limits));
             lap("inspect", &mut timings);
             let Ok(header) = header else {
                 // A truncated file the browser may already be decoding: its pixels are not used.
@@ -189,7 +221,7 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
             // The upright size a bitmap must have.
             let expect = Some(header.upright_dimensions());
             let (decoded, decoder) = match early {
-                Some(Early::Frame(frame)) => match read_frame(frame, &header, first).await {
+                Some(Early::Frame(frame)) => match read_frame(frame, &header, first, support).await {
                     Ok(p) => (Ok(p), Decoder::Frame),
                     // A frame the worker cannot use: the bitmap decodes the file again.
                     Err(_) => (bitmap_pixels(blob, expect, working).await, Decoder::Bitmap),
@@ -219,8 +251,10 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
             if decoder == Decoder::Frame
                 && larger.0.max(larger.1) > frame.0.max(frame.1)
                 && pipeline::crop_short_of_pixels(&processed, frame.0, header.upright_dimensions().0, profile)
-                && let Some(again) = js_bytes.as_ref().and_then(|b| start_frame(b, stored, working))
-                && let Ok(p) = read_frame(again, &header, working).await
+                && let Some(again) = js_bytes.as_ref().and_then(|b| {
+                    frame_request(stored, header.orientation, working, support).and_then(|d| frame_decode(b, d))
+                })
+                && let Ok(p) = read_frame(again, &header, working, support).await
                 && let Some(pixels) = Decoded::from_rgba(header, &p.rgba, p.width, p.height, p.upright)
             {
                 lap("second decode", &mut timings);
@@ -229,7 +263,7 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
                 decodes = 2;
                 lap("second rules", &mut timings);
             }
-            Ok(Answer { processed, previewable: true, decoder, working: frame, decodes, timings })
+            Ok(Answer { processed, previewable: true, decoder, working: frame, decodes, timings, frames: support })
         }
         Sniffed::Heif if bytes.len() > limits.max_file_bytes => Ok(rules_path(&bytes, false, timings)),
         Sniffed::Heif if route == Route::Rules => Ok(rules_path(&bytes, false, timings)),
@@ -244,6 +278,7 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
                     working: (0, 0),
                     decodes: 0,
                     timings,
+                    frames: support,
                 });
             };
             let header = Header {
@@ -261,6 +296,7 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
                     working: (w, h),
                     decodes: 1,
                     timings,
+                    frames: support,
                 }),
                 None => Ok(Answer {
                     processed: pipeline::heic_unsupported(part),
@@ -269,6 +305,7 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
                     working: (0, 0),
                     decodes: 0,
                     timings,
+                    frames: support,
                 }),
             }
         }
@@ -367,46 +404,293 @@ pub fn scaled_request(stored: (u32, u32), working: u32) -> Option<(u32, u32)> {
     Some((scale(stored.0), scale(stored.1)))
 }
 
-thread_local! {
-    /// The answer of [`probe_scaled_frames`], asked once per worker.
-    static SCALED_FRAMES: std::cell::RefCell<Option<js_sys::Promise>> = const { std::cell::RefCell::new(None) };
+/// What this engine's `ImageDecoder` does with a JPEG's EXIF orientation, learnt once per worker by
+/// decoding a tiny EXIF-6 JPEG ([`probe_frame_support`]), never from the user agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameOrientation {
+    /// Frames hold the stored pixels (Chromium, which says so with `rotation`/`flip`): the rules
+    /// orient their small renders, and the request is in the stored aspect.
+    Stored,
+    /// Frames are already upright (Firefox applies the orientation while decoding and reports no
+    /// `rotation`): the request must then be in the upright aspect, or the engine squeezes the
+    /// upright picture into the stored box.
+    Upright,
 }
 
-/// True when this browser's `ImageDecoder` decodes a JPEG to a smaller requested size and copies
-/// its RGBA out. Asked once per worker (a browser that ignored the size would otherwise decode a
-/// 12 MP photo in full and then again with the bitmap).
-pub async fn scaled_frames() -> bool {
-    let probe = SCALED_FRAMES.with(|c| {
+/// What a worker knows of the engine's `ImageDecoder`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSupport {
+    /// It decodes a JPEG to a smaller requested size and copies the RGBA out.
+    pub scaled: bool,
+    /// Its orientation behaviour; None when the probe could not tell (frames of rotated files are
+    /// then not used: the bitmap decodes them).
+    pub orientation: Option<FrameOrientation>,
+}
+
+impl FrameSupport {
+    /// No usable `ImageDecoder` (or a route that does not ask for it).
+    pub const NONE: FrameSupport = FrameSupport { scaled: false, orientation: None };
+
+    /// The name in the worker's reply (`frameOrientation`): `stored`, `upright`, `unknown`, or `none`
+    /// without a scaled `ImageDecoder`.
+    pub fn name(self) -> &'static str {
+        match (self.scaled, self.orientation) {
+            (false, _) => "none",
+            (true, Some(FrameOrientation::Stored)) => "stored",
+            (true, Some(FrameOrientation::Upright)) => "upright",
+            (true, None) => "unknown",
+        }
+    }
+
+    fn to_js(self) -> f64 {
+        match (self.scaled, self.orientation) {
+            (false, _) => 0.0,
+            (true, Some(FrameOrientation::Stored)) => 1.0,
+            (true, Some(FrameOrientation::Upright)) => 2.0,
+            (true, None) => 3.0,
+        }
+    }
+
+    fn from_js(v: f64) -> FrameSupport {
+        let orientation = match v as u8 {
+            1 => Some(FrameOrientation::Stored),
+            2 => Some(FrameOrientation::Upright),
+            _ => None,
+        };
+        FrameSupport { scaled: (1.0..=3.0).contains(&v), orientation }
+    }
+}
+
+thread_local! {
+    /// The answer of [`probe_frame_support`], asked once per worker.
+    static FRAME_SUPPORT: std::cell::RefCell<Option<js_sys::Promise>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What this browser's `ImageDecoder` does (see [`FrameSupport`]). Asked once per worker (a browser
+/// that ignored the size would otherwise decode a 12 MP photo in full and then again with the bitmap).
+pub async fn frame_support() -> FrameSupport {
+    let probe = FRAME_SUPPORT.with(|c| {
         c.borrow_mut()
             .get_or_insert_with(|| {
-                wasm_bindgen_futures::future_to_promise(async { Ok(JsValue::from_bool(probe_scaled_frames().await)) })
+                wasm_bindgen_futures::future_to_promise(async {
+                    Ok(JsValue::from_f64(probe_frame_support().await.to_js()))
+                })
             })
             .clone()
     });
-    JsFuture::from(probe).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+    JsFuture::from(probe).await.ok().and_then(|v| v.as_f64()).map_or(FrameSupport::NONE, FrameSupport::from_js)
 }
 
-/// Decodes a 16×16 JPEG asking for 8×8 and copies the frame out as RGBA.
-async fn probe_scaled_frames() -> bool {
+/// True when this browser's `ImageDecoder` decodes a JPEG to a smaller requested size.
+pub async fn scaled_frames() -> bool {
+    frame_support().await.scaled
+}
+
+/// A JPEG APP1 segment holding only an EXIF orientation tag (big-endian TIFF, one IFD entry).
+pub fn exif_orientation_segment(orientation: u8) -> Vec<u8> {
+    let mut tiff = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+    tiff.extend_from_slice(&[0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, orientation, 0x00, 0x00]);
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    let len = u16::try_from(tiff.len() + 2).unwrap_or(u16::MAX);
+    let mut seg = vec![0xFF, 0xE1];
+    seg.extend_from_slice(&len.to_be_bytes());
+    seg.extend_from_slice(&tiff);
+    seg
+}
+
+/// The orientation probe's picture: 32×16 stored, the left half red and the right half blue, with
+/// EXIF orientation 6 (upright it is 16×32, red on top).
+pub fn orientation_probe_jpeg() -> Vec<u8> {
+    let img =
+        image::RgbImage::from_fn(
+            32,
+            16,
+            |x, _| if x < 16 { image::Rgb([220, 20, 20]) } else { image::Rgb([20, 20, 220]) },
+        );
+    let jpeg = intake_rules::jpeg::encode(&img, 95);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&exif_orientation_segment(6));
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// What the orientation probe's frame shows: its size and RGBA pixels (row-major).
+pub fn classify_orientation_probe(size: (u32, u32), rgba: &[u8]) -> Option<FrameOrientation> {
+    let px = |x: u32, y: u32| {
+        let i = ((y * size.0 + x) * 4) as usize;
+        rgba.get(i..i + 3).map(|p| (p[0], p[2]))
+    };
+    let red = |p: Option<(u8, u8)>| p.is_some_and(|(r, b)| r > 150 && b < 100);
+    let blue = |p: Option<(u8, u8)>| p.is_some_and(|(r, b)| b > 150 && r < 100);
+    if rgba.len() != (size.0 * size.1 * 4) as usize {
+        return None;
+    }
+    match size {
+        (32, 16) if red(px(4, 8)) && blue(px(27, 8)) => Some(FrameOrientation::Stored),
+        (16, 32) if red(px(8, 4)) && blue(px(8, 27)) => Some(FrameOrientation::Upright),
+        _ => None,
+    }
+}
+
+/// Decodes a 16×16 JPEG asking for 8×8 (is the requested size honoured?), then the EXIF-6 probe
+/// picture at its own size (are frames stored or upright?).
+async fn probe_frame_support() -> FrameSupport {
     if !Reflect::has(&js_sys::global(), &JsValue::from_str("ImageDecoder")).unwrap_or(false) {
-        return false;
+        return FrameSupport::NONE;
     }
     let jpeg = intake_rules::jpeg::encode(&image::RgbImage::from_pixel(16, 16, image::Rgb([120, 130, 140])), 90);
-    let Some(f) = frame_decode(&Uint8Array::from(jpeg.as_slice()), Some((8, 8))) else { return false };
-    let header = Header {
-        format: Sniffed::Jpeg,
-        width: 16,
-        height: 16,
-        orientation: Orientation::NoTransforms,
-        metadata: Metadata::default(),
+    let Some(f) = frame_decode(&Uint8Array::from(jpeg.as_slice()), Some((8, 8))) else { return FrameSupport::NONE };
+    let scaled = match JsFuture::from(f.frame).await {
+        Ok(r) => {
+            let frame = frame_of(&r);
+            let ok = (frame.coded_width(), frame.coded_height()) == (8, 8)
+                && copy_rgba(&frame, (8, 8)).await.is_ok_and(|p| p.len() == 256);
+            frame.close();
+            ok
+        }
+        Err(_) => false,
     };
-    read_frame(f, &header, 8).await.is_ok_and(|p| (p.width, p.height, p.rgba.len()) == (8, 8, 256))
+    f.decoder.close();
+    if !scaled {
+        return FrameSupport::NONE;
+    }
+    let probe = orientation_probe_jpeg();
+    let orientation = match frame_decode(&Uint8Array::from(probe.as_slice()), None) {
+        Some(f) => {
+            let out = match JsFuture::from(f.frame).await {
+                Ok(r) => {
+                    let frame = frame_of(&r);
+                    let facts = frame_facts(&frame);
+                    let o = match copy_rgba(&frame, facts.size).await {
+                        Ok(rgba) => classify_orientation_probe(facts.size, &rgba),
+                        Err(_) => None,
+                    };
+                    frame.close();
+                    o
+                }
+                Err(_) => None,
+            };
+            f.decoder.close();
+            out
+        }
+        None => None,
+    };
+    FrameSupport { scaled, orientation }
 }
 
-/// Starts a scaled `ImageDecoder` decode of the JPEG `bytes` whose stored size is `stored`; None
-/// where the browser refuses the request (the bitmap is used then).
-fn start_frame(bytes: &Uint8Array, stored: (u32, u32), working: u32) -> Option<FrameDecode> {
-    frame_decode(bytes, scaled_request(stored, working))
+/// The size to ask `ImageDecoder` for a JPEG stored `stored` with `orientation`: the scaled
+/// request ([`scaled_request`]) in the stored aspect where the engine gives stored frames, in
+/// the upright aspect where it orients them. None where a frame could not be told apart (a rotated
+/// file on an engine whose behaviour the probe could not tell): the bitmap decodes it then.
+/// `Some(None)` asks for the full size.
+pub fn frame_request(
+    stored: (u32, u32),
+    orientation: Orientation,
+    working: u32,
+    support: FrameSupport,
+) -> Option<Option<(u32, u32)>> {
+    if !support.scaled {
+        return None;
+    }
+    let scaled = scaled_request(stored, working);
+    match (orientation, support.orientation) {
+        (Orientation::NoTransforms, _) | (_, Some(FrameOrientation::Stored)) => Some(scaled),
+        (o, Some(FrameOrientation::Upright)) if decode::transposes(o) => Some(scaled.map(|(w, h)| (h, w))),
+        (_, Some(FrameOrientation::Upright)) => Some(scaled),
+        (_, None) => None,
+    }
+}
+
+/// What a `VideoFrame` says it is: the size of its visible pixels, and the `rotation` (degrees) and
+/// `flip` it asks a renderer to apply (absent in engines without them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameFacts {
+    pub size: (u32, u32),
+    pub rotation: Option<f64>,
+    pub flip: Option<bool>,
+}
+
+/// Whether a frame's pixels are upright (`Some(true)`), in the stored orientation (`Some(false)`),
+/// or cannot be used (None: not the picture the header declares at a usable scale, or not
+/// decidable). Decided from the frame itself and the header, with the engine's probed behaviour
+/// only where the frame says nothing:
+/// - a frame that asks to be rotated or flipped still holds stored pixels: its size must be the
+///   stored size scaled, its rotation must swap the axes exactly when the header's orientation
+///   does;
+/// - a frame that asks for no transform holds what the engine shows: for a file without orientation,
+///   the stored pixels; for a rotated file, the upright picture where the engine orients (its
+///   size must then have the upright aspect: a frame squeezed into the stored aspect is refused),
+///   the stored pixels where it does not;
+/// - any frame: not larger than the file, at most twice the working size on its long side (no
+///   full-resolution copy reaches WASM).
+pub fn frame_layout(
+    facts: FrameFacts,
+    header: &Header,
+    working: u32,
+    engine: Option<FrameOrientation>,
+) -> Option<bool> {
+    let (w, h) = facts.size;
+    let stored = (header.width, header.height);
+    let upright = header.upright_dimensions();
+    // Same aspect, to within the rounding of one scaled pixel.
+    let same_aspect = |b: (u32, u32)| {
+        let cross = (i64::from(w) * i64::from(b.1) - i64::from(h) * i64::from(b.0)).abs();
+        cross <= i64::from(b.0.max(b.1))
+    };
+    let fits =
+        |b: (u32, u32)| w > 0 && h > 0 && w <= b.0 && h <= b.1 && w.max(h) <= 2 * working.max(1) && same_aspect(b);
+    let rotation = facts.rotation.map_or(0, |r| (r.rem_euclid(360.0)) as u32);
+    let transform = rotation != 0 || facts.flip == Some(true);
+    let rotated = header.orientation != Orientation::NoTransforms;
+    let square = stored.0 == stored.1;
+    let is_upright = match (rotated, transform) {
+        (false, false) => false,
+        // The engine would transform a picture that declares no orientation: not understood.
+        (false, true) => return None,
+        (true, true) => {
+            if (rotation % 180 == 90) != decode::transposes(header.orientation) {
+                return None;
+            }
+            false
+        }
+        (true, false) => match engine {
+            Some(FrameOrientation::Upright) => true,
+            Some(FrameOrientation::Stored) => false,
+            // Unknown engine: only an aspect that is the upright one and not the stored one tells.
+            None if !square
+                && decode::transposes(header.orientation)
+                && same_aspect(upright)
+                && !same_aspect(stored) =>
+            {
+                true
+            }
+            None => return None,
+        },
+    };
+    fits(if is_upright { upright } else { stored }).then_some(is_upright)
+}
+
+/// A frame's [`FrameFacts`].
+fn frame_facts(frame: &JsVideoFrame) -> FrameFacts {
+    let size = match frame.visible_rect() {
+        Some(r) => (r.width() as u32, r.height() as u32),
+        None => (frame.coded_width(), frame.coded_height()),
+    };
+    let get = |k: &str| Reflect::get(frame.as_ref(), &JsValue::from_str(k)).ok();
+    FrameFacts { size, rotation: get("rotation").and_then(|v| v.as_f64()), flip: get("flip").and_then(|v| v.as_bool()) }
+}
+
+/// Copies a frame's visible pixels out as RGBA (`VideoFrame.copyTo({format: "RGBA"})`).
+async fn copy_rgba(frame: &JsVideoFrame, (w, h): (u32, u32)) -> Result<Vec<u8>, JsValue> {
+    let opts = Object::new();
+    set(&opts, "format", &JsValue::from_str("RGBA"));
+    let size = frame.allocation_size(&opts)?;
+    if size != f64::from(w) * f64::from(h) * 4.0 {
+        return Err(JsValue::from_str("unexpected frame layout"));
+    }
+    let buf = Uint8Array::new_with_length(size as u32);
+    JsFuture::from(frame.copy_to(&buf, &opts)?).await?;
+    Ok(buf.to_vec())
 }
 
 /// `new ImageDecoder({data, type: "image/jpeg", desiredWidth, desiredHeight}).decode()`.
@@ -429,50 +713,34 @@ fn frame_decode(data: &JsValue, desired: Option<(u32, u32)>) -> Option<FrameDeco
     }
 }
 
-/// Awaits the frame and copies its RGBA out, after checking it against the header: the stored
-/// size scaled by one factor, at most twice the working size on its long side (a larger frame is
-/// refused so no full-resolution copy reaches WASM). Square pictures with a rotation in their
-/// header are refused too: their frame's size cannot tell whether it is stored or upright.
-async fn read_frame(f: FrameDecode, header: &Header, working: u32) -> Result<BrowserPixels, JsValue> {
+/// Awaits the frame and copies its RGBA out, after deciding what it is ([`frame_layout`]).
+async fn read_frame(
+    f: FrameDecode,
+    header: &Header,
+    working: u32,
+    support: FrameSupport,
+) -> Result<BrowserPixels, JsValue> {
     let result = JsFuture::from(f.frame).await;
     f.decoder.close();
     let frame = frame_of(&result?);
-    let out = copy_frame(&frame, header, working).await;
+    let out = copy_frame(&frame, header, working, support).await;
     frame.close();
     out
 }
 
-async fn copy_frame(frame: &JsVideoFrame, header: &Header, working: u32) -> Result<BrowserPixels, JsValue> {
-    let (w, h) = match frame.visible_rect() {
-        Some(r) => (r.width() as u32, r.height() as u32),
-        None => (frame.coded_width(), frame.coded_height()),
+async fn copy_frame(
+    frame: &JsVideoFrame,
+    header: &Header,
+    working: u32,
+    support: FrameSupport,
+) -> Result<BrowserPixels, JsValue> {
+    let facts = frame_facts(frame);
+    let Some(upright) = frame_layout(facts, header, working, support.orientation) else {
+        return Err(JsValue::from_str("the frame is not the picture the header declares at a usable scale"));
     };
-    let (sw, sh) = (header.width, header.height);
-    // Same aspect as the stored picture, to within the rounding of one scaled pixel.
-    let same_aspect = |a: (u32, u32), b: (u32, u32)| {
-        let cross = (i64::from(a.0) * i64::from(b.1) - i64::from(a.1) * i64::from(b.0)).abs();
-        cross <= i64::from(b.0.max(b.1))
-    };
-    let rotated = header.orientation != Orientation::NoTransforms;
-    if w == 0
-        || h == 0
-        || w > sw
-        || h > sh
-        || w.max(h) > 2 * working.max(1)
-        || !same_aspect((w, h), (sw, sh))
-        || (sw == sh && rotated)
-    {
-        return Err(JsValue::from_str("the frame is not the stored picture at a usable scale"));
-    }
-    let opts = Object::new();
-    set(&opts, "format", &JsValue::from_str("RGBA"));
-    let size = frame.allocation_size(&opts)?;
-    if size != f64::from(w) * f64::from(h) * 4.0 {
-        return Err(JsValue::from_str("unexpected frame layout"));
-    }
-    let buf = Uint8Array::new_with_length(size as u32);
-    JsFuture::from(frame.copy_to(&buf, &opts)?).await?;
-    Ok(BrowserPixels { rgba: buf.to_vec(), width: w, height: h, full: (sw, sh), upright: false })
+    let rgba = copy_rgba(frame, facts.size).await?;
+    let full = if upright { header.upright_dimensions() } else { (header.width, header.height) };
+    Ok(BrowserPixels { rgba, width: facts.size.0, height: facts.size.1, full, upright })
 }
 
 /// How the canvas resamples the full-size bitmap to the working size (`imageSmoothingQuality`):
@@ -586,6 +854,7 @@ pub fn reply(part: Part, file_name: &str, answer: &Answer, timings: &Object) -> 
     set(&o, "workingWidth", &JsValue::from(answer.working.0));
     set(&o, "workingHeight", &JsValue::from(answer.working.1));
     set(&o, "decodes", &JsValue::from(answer.decodes));
+    set(&o, "frameOrientation", &JsValue::from_str(answer.frames.name()));
     set(&o, "timings", timings);
     match &p.output {
         Some(out) => {
@@ -616,7 +885,7 @@ pub fn reply(part: Part, file_name: &str, answer: &Answer, timings: &Object) -> 
 #[wasm_bindgen(js_name = imagingWarmUp)]
 pub async fn imaging_warm_up() -> f64 {
     let t = now();
-    scaled_frames().await;
+    frame_support().await;
     let jpeg = pipeline::warm_up_jpeg();
     let parts = js_sys::Array::of1(&Uint8Array::from(jpeg.as_slice()));
     let opts = web_sys::BlobPropertyBag::new();
@@ -666,4 +935,105 @@ fn memory_bytes() -> f64 {
         .ok()
         .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
         .map_or(0.0, |b| f64::from(b.byte_length()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(stored: (u32, u32), orientation: Orientation) -> Header {
+        Header { format: Sniffed::Jpeg, width: stored.0, height: stored.1, orientation, metadata: Metadata::default() }
+    }
+
+    const fn facts(size: (u32, u32), rotation: Option<f64>, flip: Option<bool>) -> FrameFacts {
+        FrameFacts { size, rotation, flip }
+    }
+
+    const CHROMIUM: FrameSupport = FrameSupport { scaled: true, orientation: Some(FrameOrientation::Stored) };
+    const FIREFOX: FrameSupport = FrameSupport { scaled: true, orientation: Some(FrameOrientation::Upright) };
+    const UNKNOWN: FrameSupport = FrameSupport { scaled: true, orientation: None };
+
+    #[test]
+    fn the_request_is_in_the_aspect_the_engines_frames_come_in() {
+        // The EXIF-6 camera fixture: stored 2000×1500, upright 1500×2000; the photo's first decode 750.
+        let stored = (2000, 1500);
+        assert_eq!(frame_request(stored, Orientation::Rotate90, 750, CHROMIUM), Some(Some((750, 563))));
+        assert_eq!(frame_request(stored, Orientation::Rotate90, 750, FIREFOX), Some(Some((563, 750))));
+        assert_eq!(frame_request(stored, Orientation::Rotate180, 750, FIREFOX), Some(Some((750, 563))));
+        assert_eq!(frame_request(stored, Orientation::NoTransforms, 750, UNKNOWN), Some(Some((750, 563))));
+        // A rotated file where the engine's behaviour is not known: not through a frame.
+        assert_eq!(frame_request(stored, Orientation::Rotate90, 750, UNKNOWN), None);
+        assert_eq!(frame_request(stored, Orientation::Rotate90, 750, FrameSupport::NONE), None);
+        // Nothing to reduce: the full size (None as the desired size).
+        assert_eq!(frame_request((800, 600), Orientation::Rotate90, 750, FIREFOX), Some(None));
+    }
+
+    #[test]
+    fn a_frames_orientation_is_decided_from_what_it_is() {
+        let exif6 = header((2000, 1500), Orientation::Rotate90);
+        // Chromium: the stored pixels, with the rotation to show them.
+        assert_eq!(
+            frame_layout(facts((750, 563), Some(90.0), Some(false)), &exif6, 750, CHROMIUM.orientation),
+            Some(false)
+        );
+        // Firefox asked in the stored aspect (the old request) squeezes the upright picture into it and
+        // reports no rotation: refused, not rotated a further 90°.
+        assert_eq!(frame_layout(facts((750, 563), None, None), &exif6, 750, FIREFOX.orientation), None);
+        // Firefox asked in the upright aspect: upright pixels.
+        assert_eq!(frame_layout(facts((563, 750), None, None), &exif6, 750, FIREFOX.orientation), Some(true));
+        // An engine not probed: only an aspect that can only be the upright one tells.
+        assert_eq!(frame_layout(facts((563, 750), None, None), &exif6, 750, None), Some(true));
+        assert_eq!(frame_layout(facts((750, 563), None, None), &exif6, 750, None), None);
+        // An engine that ignores the orientation and says nothing: the stored pixels.
+        assert_eq!(
+            frame_layout(facts((750, 563), Some(0.0), Some(false)), &exif6, 750, CHROMIUM.orientation),
+            Some(false)
+        );
+        // A rotation that does not fit the header's orientation.
+        assert_eq!(frame_layout(facts((750, 563), Some(180.0), None), &exif6, 750, CHROMIUM.orientation), None);
+        assert_eq!(frame_layout(facts((750, 563), Some(-270.0), None), &exif6, 750, CHROMIUM.orientation), Some(false));
+        // A transform asked for a file that declares none.
+        let plain = header((2000, 1500), Orientation::NoTransforms);
+        assert_eq!(frame_layout(facts((750, 563), Some(90.0), None), &plain, 750, CHROMIUM.orientation), None);
+        assert_eq!(frame_layout(facts((750, 563), None, None), &plain, 750, FIREFOX.orientation), Some(false));
+        // Not the picture at a usable scale: the full size, or another aspect.
+        assert_eq!(frame_layout(facts((2000, 1500), Some(90.0), None), &exif6, 750, CHROMIUM.orientation), None);
+        assert_eq!(frame_layout(facts((750, 750), Some(90.0), None), &exif6, 750, CHROMIUM.orientation), None);
+        assert_eq!(frame_layout(facts((0, 0), None, None), &plain, 750, FIREFOX.orientation), None);
+        // A square rotated file: its frame has both aspects, so the frame's transform or the probed
+        // engine decides, and with neither it is refused.
+        let square = header((1200, 1200), Orientation::Rotate90);
+        assert_eq!(frame_layout(facts((600, 600), Some(90.0), None), &square, 750, CHROMIUM.orientation), Some(false));
+        assert_eq!(frame_layout(facts((600, 600), None, None), &square, 750, FIREFOX.orientation), Some(true));
+        assert_eq!(frame_layout(facts((600, 600), None, None), &square, 750, None), None);
+        // A 180° file has one aspect: only the engine's behaviour tells.
+        let upside = header((2000, 1500), Orientation::Rotate180);
+        assert_eq!(frame_layout(facts((750, 563), None, None), &upside, 750, FIREFOX.orientation), Some(true));
+        assert_eq!(frame_layout(facts((750, 563), None, None), &upside, 750, None), None);
+        assert_eq!(frame_layout(facts((750, 563), Some(180.0), None), &upside, 750, None), Some(false));
+    }
+
+    #[test]
+    fn the_orientation_probe_tells_stored_from_upright_frames() {
+        let jpeg = orientation_probe_jpeg();
+        // The rules read the segment: EXIF orientation 6, stored 32×16.
+        let d = decode::decode(&jpeg, &DecodeLimits::DEFAULT).expect("decodes");
+        assert_eq!((d.header.orientation, d.raw.dimensions()), (Orientation::Rotate90, (32, 16)));
+        let rgba = |img: &image::RgbImage| -> Vec<u8> { img.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect() };
+        assert_eq!(classify_orientation_probe((32, 16), &rgba(&d.raw)), Some(FrameOrientation::Stored));
+        let upright = image::imageops::rotate90(&d.raw);
+        assert_eq!(classify_orientation_probe((16, 32), &rgba(&upright)), Some(FrameOrientation::Upright));
+        // Squeezed, mirrored or the wrong length: not told.
+        let squeezed = image::imageops::resize(&upright, 32, 16, image::imageops::FilterType::Triangle);
+        assert_eq!(classify_orientation_probe((32, 16), &rgba(&squeezed)), None);
+        let wrong_way = image::imageops::rotate270(&d.raw);
+        assert_eq!(classify_orientation_probe((16, 32), &rgba(&wrong_way)), None);
+        assert_eq!(classify_orientation_probe((32, 16), &[0; 8]), None);
+        for support in [FrameSupport::NONE, CHROMIUM, FIREFOX, UNKNOWN] {
+            assert_eq!(
+                FrameSupport::from_js(support.to_js()),
+                if support.scaled { support } else { FrameSupport::NONE }
+            );
+        }
+    }
 }
