@@ -26,8 +26,11 @@ function showSignIn(identity, note) {
   };
 }
 
+let widget;
+// The token this page was signed in with: sign-out deletes its person's draft even after it expired.
+let signedInWith = null;
+
 async function mountWidget(identity, lang) {
-  let widget;
   try {
     widget = await import('./pkg/intake_widget.js');
     await widget.default();
@@ -40,10 +43,12 @@ async function mountWidget(identity, lang) {
     assetBase,
     lang,
     getToken: () => currentToken() || '',
-    onAuthRequired: () => {
-      forgetToken();
-      showSignIn(identity, '登录已过期，请重新登录。Your sign-in has expired: please sign in again.');
-    },
+    // A 401 mid-flow: the widget saves the draft and asks to sign in again where the person is
+    // (not in the sign-in box at the top of the page); its button calls signIn.
+    onAuthRequired: () => forgetToken(),
+    signIn: () => startLogin(identity).catch((e) => {
+      showError(`无法连接 i厦门，请稍后再试。Cannot reach iXiamen, please try again later. (${e.message})`);
+    }),
   });
 }
 
@@ -69,9 +74,15 @@ async function main() {
     showSignIn(identity);
     return;
   }
+  signedInWith = token;
   $('who').textContent = claimsOf(token)?.name || '';
   $('session').hidden = false;
-  $('logout').onclick = () => {
+  $('logout').onclick = async () => {
+    // Signing out deletes this person's draft on this device (bounded: a broken store cannot hold the page).
+    const token = currentToken() || signedInWith;
+    if (widget && token) {
+      await Promise.race([widget.clearDraft(token).catch(() => {}), new Promise((r) => { setTimeout(r, 2000); })]);
+    }
     forgetToken();
     location.replace(location.pathname);
   };

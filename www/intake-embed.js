@@ -8,10 +8,12 @@
 // script's own URL and calls mount(element, options): the widget renders in the element's open
 // shadow root, so the host's styles and the widget's do not touch each other.
 //
-// Attributes: api-base (default: same origin as the page), lang (zh-CN | en), token.
+// Attributes: api-base (default: same origin as the page), lang (zh-CN | en), token, draft-days
+// (how long the person's encrypted draft is kept on the device; default 7).
 // Properties: token (string), getToken (function returning a string or a Promise of one; called
 // before every API call, wins over token). Events: intake-auth-required (the API answered 401: hand
 // over a fresh token), intake-ready (mounted), intake-error (detail: message; the widget did not load).
+// Methods: clearDraft() deletes the signed-in person's draft on this device (call it on sign-out).
 (() => {
   if (typeof customElements === 'undefined' || customElements.get('intake-collection')) return;
   const script = document.currentScript
@@ -47,6 +49,12 @@
       this.#getToken = typeof fn === 'function' ? fn : undefined;
     }
 
+    async clearDraft() {
+      const widget = await load();
+      const token = await (this.#getToken ? this.#getToken() : this.token);
+      if (token) await widget.clearDraft(token);
+    }
+
     connectedCallback() {
       // Properties the host set before this script defined the element shadow the accessors: move them.
       for (const prop of ['token', 'getToken']) {
@@ -68,6 +76,7 @@
           apiBase: (this.getAttribute('api-base') || '').replace(/\/+$/, ''),
           assetBase,
           lang: this.getAttribute('lang') === 'en' ? 'en' : 'zh-CN',
+          draftDays: Number(this.getAttribute('draft-days')) || undefined,
           getToken: () => (this.#getToken ? this.#getToken() : this.token),
           onAuthRequired: () => {
             this.dispatchEvent(new CustomEvent('intake-auth-required', { bubbles: true, composed: true }));

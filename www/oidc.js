@@ -1,7 +1,8 @@
 // Sign-in for the standalone page: OpenID Connect authorization-code flow with PKCE (S256), as a
 // public client, entirely in the browser. The issuer and client id come from the backend
-// (`GET /api/v1/config` → identity); state, nonce and the code verifier live in sessionStorage
-// only between leaving for the issuer and coming back. The ID token is the bearer the backend
+// (`GET /api/v1/config` → identity); state, nonce, the code verifier and where to return (the
+// page's query, e.g. ?lang=en) live in sessionStorage only between leaving for the issuer and
+// coming back. The widget keeps the person's step and work in its own encrypted draft. The ID token is the bearer the backend
 // verifies (signature against the issuer's JWKS, issuer, audience, expiry).
 
 const KEY_FLOW = 'intake.oidc.flow';
@@ -58,7 +59,7 @@ export function forgetToken() {
   sessionStorage.removeItem(KEY_TOKEN);
 }
 
-/** Leaves for the issuer's authorization endpoint. */
+/** Leaves for the issuer's authorization endpoint; coming back restores this page's query. */
 export async function startLogin(identity) {
   const discovery = await discover(identity.issuer);
   const flow = {
@@ -66,6 +67,7 @@ export async function startLogin(identity) {
     nonce: randomString(),
     verifier: randomString(),
     redirect_uri: redirectUri(),
+    return_search: location.search,
   };
   sessionStorage.setItem(KEY_FLOW, JSON.stringify(flow));
   const url = new URL(discovery.authorization_endpoint);
@@ -92,7 +94,8 @@ export async function completeLogin(identity) {
   if (!params.has('code') && !params.has('error')) return null;
   const flow = JSON.parse(sessionStorage.getItem(KEY_FLOW) || 'null');
   sessionStorage.removeItem(KEY_FLOW);
-  history.replaceState(null, '', redirectUri());
+  const back = typeof flow?.return_search === 'string' && flow.return_search.startsWith('?') ? flow.return_search : '';
+  history.replaceState(null, '', `${redirectUri()}${back}`);
   if (params.has('error')) {
     throw new Error(`${params.get('error')}${params.get('error_description') ? `: ${params.get('error_description')}` : ''}`);
   }

@@ -19,7 +19,9 @@ use crate::api::Api;
 use crate::i18n::Lang;
 use crate::imaging::{ImageResult, Imaging};
 use crate::profile_summary;
-use crate::state::{Action, Load, PartState, Session, Slot, State, Step, Upload, get_field};
+use crate::state::{
+    Action, DRAFT_MAX_BYTES, DraftStatus, Load, PartState, Session, Slot, State, Step, Upload, get_field,
+};
 
 /// What the host handed over at mount time.
 #[derive(Debug)]
@@ -30,6 +32,78 @@ pub struct Env {
     pub imaging: Imaging,
     /// The starting language.
     pub lang: Lang,
+    /// The host's sign-in (mount option `signIn`), called after a 401 once the draft is saved.
+    pub sign_in: Option<js_sys::Function>,
+    /// How long a draft is kept, in days (mount option `draftDays`).
+    pub draft_days: f64,
+}
+
+/// How long the page waits after the last change before saving the draft.
+const SAVE_DEBOUNCE_MS: u32 = 300;
+
+/// Saves the draft of `state` now (or deletes it once the flow is over); reports the outcome.
+async fn save_draft(state: &State, env: &Env, dispatch: &Dispatch) {
+    let Some(person) = state.person.clone() else { return };
+    match state.draft(js_sys::Date::now(), env.draft_days, DRAFT_MAX_BYTES) {
+        Some(d) => {
+            let omitted = d.omitted;
+            let status = match crate::draft::save(&d).await {
+                Ok(()) => DraftStatus::Saved { omitted },
+                Err(_) => DraftStatus::Unavailable,
+            };
+            if status != state.draft_status {
+                dispatch.dispatch(Action::DraftSaved(status));
+            }
+        }
+        None if state.step == Step::Receipt => {
+            let _ = crate::draft::clear(&person).await;
+        }
+        None => {}
+    }
+}
+
+fn history_state(step: Step) -> wasm_bindgen::JsValue {
+    // Keep what the host page keeps in the entry; add the step.
+    let base = web_sys::window()
+        .and_then(|w| w.history().ok())
+        .and_then(|h| h.state().ok())
+        .filter(wasm_bindgen::JsValue::is_object)
+        .map(|s| js_sys::Object::assign(&js_sys::Object::new(), &s.unchecked_into()))
+        .unwrap_or_default();
+    let _ = js_sys::Reflect::set(&base, &"intakeStep".into(), &step.name().into());
+    base.into()
+}
+
+fn history_step(state: &wasm_bindgen::JsValue) -> Option<Step> {
+    if !state.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(state, &"intakeStep".into()).ok().and_then(|v| v.as_string()).and_then(|n| Step::parse(&n))
+}
+
+/// Makes the browser's history follow the step: one entry per step, so the phone's back button
+/// goes to the previous step instead of leaving the flow.
+fn sync_history(step: Step, first: bool) {
+    let Some(h) = web_sys::window().and_then(|w| w.history().ok()) else { return };
+    let current = h.state().ok().as_ref().and_then(history_step);
+    if current == Some(step) {
+        return;
+    }
+    if !first {
+        let _ = h.push_state_with_url(&history_state(step), "", None);
+        return;
+    }
+    if current.is_some() || matches!(step, Step::Identity | Step::Receipt) {
+        // A reload keeps the entries it had; only this one says something else now.
+        let _ = h.replace_state_with_url(&history_state(step), "", None);
+        return;
+    }
+    // A fresh page that starts at a later step (a restored draft after signing in again): the
+    // steps before it become entries behind it.
+    let _ = h.replace_state_with_url(&history_state(Step::Identity), "", None);
+    for s in Step::ALL.into_iter().filter(|s| *s > Step::Identity && *s <= step) {
+        let _ = h.push_state_with_url(&history_state(s), "", None);
+    }
 }
 
 /// Props of [`App`].
@@ -63,8 +137,28 @@ pub fn App(props: &AppProps) -> Html {
             if *loading {
                 spawn_local(async move {
                     match env.api.session(crate::today()).await {
-                        Ok(s) => dispatch.dispatch(Action::Loaded(Rc::new(s))),
-                        Err(e) => dispatch.dispatch(Action::LoadFailed(e.failure())),
+                        Ok(s) => {
+                            // The person's draft, read with the token the session was loaded with.
+                            let person = match env.api.token().await {
+                                Some(t) => crate::draft::person_of(&t).await.unwrap_or_default(),
+                                None => String::new(),
+                            };
+                            let restored = if person.is_empty() { Ok(None) } else { crate::draft::load(&person).await };
+                            dispatch.dispatch(Action::Loaded(Rc::new(s)));
+                            match restored {
+                                Ok(r) => dispatch.dispatch(Action::Restore(person, r.map(Rc::new))),
+                                Err(_) => {
+                                    dispatch.dispatch(Action::Restore(person, None));
+                                    dispatch.dispatch(Action::DraftSaved(DraftStatus::Unavailable));
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            dispatch.dispatch(Action::LoadFailed(e.failure()));
+                            if e.status == 401 {
+                                dispatch.dispatch(Action::AuthRequired);
+                            }
+                        }
                     }
                 });
             }
@@ -105,6 +199,89 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
+    // Save the draft a moment after the last change (and delete it once submitted).
+    {
+        let env = Rc::clone(&env);
+        let dispatch = dispatch.clone();
+        let latest = use_mut_ref(|| 0u64);
+        let handle = state.clone();
+        use_effect_with((state.revision, state.draft_ready), move |(revision, ready)| {
+            if *ready {
+                *latest.borrow_mut() = *revision;
+                let revision = *revision;
+                spawn_local(async move {
+                    crate::sleep_ms(SAVE_DEBOUNCE_MS).await;
+                    if *latest.borrow() == revision {
+                        save_draft(&handle, &env, &dispatch).await;
+                    }
+                });
+            }
+        });
+    }
+
+    // One history entry per step; the back and forward buttons move the reducer.
+    {
+        let first = use_mut_ref(|| true);
+        use_effect_with((state.step, state.draft_ready), move |(step, ready)| {
+            if *ready {
+                sync_history(*step, std::mem::replace(&mut *first.borrow_mut(), false));
+            }
+        });
+    }
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |()| {
+            let on_pop = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::PopStateEvent)>::new(
+                move |e: web_sys::PopStateEvent| {
+                    if let Some(step) = history_step(&e.state()) {
+                        dispatch.dispatch(Action::Navigate(step));
+                    }
+                },
+            );
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w.add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(w) = &window {
+                    let _ = w.remove_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
+
+    // Leaving the page warns only while an upload is in flight (everything else is in the draft).
+    use_effect_with(state.uploading(), move |uploading| {
+        let listener = uploading.then(|| {
+            wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
+                move |e: web_sys::BeforeUnloadEvent| {
+                    e.prevent_default();
+                    e.set_return_value("uploading");
+                },
+            )
+        });
+        let window = web_sys::window();
+        if let (Some(w), Some(l)) = (&window, &listener) {
+            let _ = w.add_event_listener_with_callback("beforeunload", l.as_ref().unchecked_ref());
+        }
+        move || {
+            if let (Some(w), Some(l)) = (&window, &listener) {
+                let _ = w.remove_event_listener_with_callback("beforeunload", l.as_ref().unchecked_ref());
+            }
+        }
+    });
+
+    // The sign-in prompt after a 401 takes focus where it appears (in view, at the bottom).
+    let auth_button = use_node_ref();
+    {
+        let auth_button = auth_button.clone();
+        use_effect_with(state.auth_required, move |required| {
+            if *required && let Some(b) = auth_button.cast::<web_sys::HtmlElement>() {
+                let _ = b.focus();
+            }
+        });
+    }
+
     // Move focus to the new step's heading (keyboard and screen-reader users land on it).
     let heading = use_node_ref();
     let first = use_mut_ref(|| true);
@@ -140,6 +317,62 @@ pub fn App(props: &AppProps) -> Html {
         Load::Ready(session) => step_view(&state, &dispatch, &env, session, &heading),
     };
 
+    let auth_prompt = if state.auth_required {
+        let sign_in = {
+            let env = Rc::clone(&env);
+            let dispatch = dispatch.clone();
+            let handle = state.clone();
+            Callback::from(move |e: MouseEvent| {
+                if let Some(b) = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                    let _ = b.set_attribute("disabled", "");
+                }
+                let env = Rc::clone(&env);
+                let dispatch = dispatch.clone();
+                let handle = handle.clone();
+                spawn_local(async move {
+                    // Everything is saved before the page leaves for the sign-in.
+                    save_draft(&handle, &env, &dispatch).await;
+                    if let Some(f) = env.sign_in.as_ref().or(env.api.on_auth_required.as_ref()) {
+                        let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+                    }
+                });
+            })
+        };
+        html! {
+            <div class="ix-auth" role="alertdialog" aria-labelledby="ix-auth-title" aria-describedby="ix-auth-text" data-auth-required="">
+                <p id="ix-auth-title" class="ix-auth-title">{ l.pick("登录已过期", "Your sign-in has expired") }</p>
+                <p id="ix-auth-text">{ l.pick("您填写的内容和选择的文件已加密保存在本机。重新登录后将回到当前步骤，无需重新填写。",
+                                              "What you entered and the files you chose are saved, encrypted, on this device. After signing in again you return to this step with nothing lost.") }</p>
+                <button type="button" class="ix-primary" data-action="signin" ref={auth_button} onclick={sign_in}>
+                    { l.pick("使用 i厦门 重新登录", "Sign in again with iXiamen") }
+                </button>
+            </div>
+        }
+    } else {
+        html! {}
+    };
+    let draft_note = match state.draft_status {
+        _ if state.session().is_none() || state.step == Step::Receipt => html! {},
+        DraftStatus::Unavailable => html! {
+            <p class="ix-note ix-warn ix-draft" data-draft-status="unavailable">
+                { l.pick("此浏览器不允许本页保存草稿（例如隐私模式或存储空间已满）。您仍可正常填写和提交，但刷新或关闭页面后需要重新填写。",
+                         "This browser does not let the page keep a draft (private mode, or storage is full). You can still fill in and submit as usual, but a reload or a closed tab starts over.") }
+            </p>
+        },
+        DraftStatus::Saved { omitted } if omitted > 0 => html! {
+            <p class="ix-note ix-warn ix-draft" data-draft-status="partial">
+                { l.pick(&format!("草稿已保存在本机，但有 {omitted} 个文件过大未能保存：刷新页面后需重新选择。"),
+                         &format!("The draft is saved on this device, but {omitted} file(s) were too large to keep: after a reload, choose them again.")) }
+            </p>
+        },
+        DraftStatus::Saved { .. } => html! {
+            <p class="ix-muted ix-draft" data-draft-status="saved">
+                { l.pick("已自动加密保存在本机，刷新或关闭页面不会丢失。", "Saved automatically, encrypted, on this device: a reload or a closed tab loses nothing.") }
+            </p>
+        },
+        DraftStatus::Idle => html! {},
+    };
+
     let lang_switch = Callback::from(move |_| dispatch.dispatch(Action::SetLang(l.other())));
     html! {
         <div class="ix-root" lang={l.tag()}>
@@ -150,7 +383,8 @@ pub fn App(props: &AppProps) -> Html {
                 </button>
             </header>
             { stepper(&state) }
-            <main class="ix-main">{ body }</main>
+            <main class="ix-main">{ body }{ draft_note }</main>
+            { auth_prompt }
             <div class="ix-live" data-live="" aria-live="polite" role="status">{ l.pick(&state.live.0, &state.live.1) }</div>
         </div>
     }
@@ -901,6 +1135,11 @@ fn submit(state: &State, dispatch: &Dispatch, env: &Rc<Env>) {
                     let wait = e.retry_after.unwrap_or(2u32.pow(attempt)).min(30);
                     dispatch.dispatch(Action::Waiting(attempt + 1, wait));
                     crate::sleep_ms(wait * 1000).await;
+                }
+                Err(e) if e.status == 401 => {
+                    dispatch.dispatch(Action::Failed(e.failure()));
+                    dispatch.dispatch(Action::AuthRequired);
+                    return;
                 }
                 Err(e) => {
                     dispatch.dispatch(Action::Failed(e.failure()));

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod draft;
 pub mod i18n;
 pub mod imaging;
 pub mod model;
@@ -68,8 +69,11 @@ fn option_string(options: &JsValue, name: &str) -> Option<String> {
 /// `options` (a plain object, every key optional): `apiBase`, `token` or
 /// `getToken` (a function returning the token or a promise of it), `assetBase`
 /// (the directory holding `pkg/` and `intake-worker.js`), `lang` (`zh-CN` or
-/// `en`), `onAuthRequired` (called on 401). The widget renders into an open
-/// shadow root on `element`, so host styles and its own do not mix.
+/// `en`), `onAuthRequired` (called on 401), `signIn` (called when the person
+/// presses "sign in again" after a 401, once the draft is saved; defaults to
+/// `onAuthRequired`), `draftDays` (how long a draft is kept, default 7). The
+/// widget renders into an open shadow root on `element`, so host styles and its
+/// own do not mix.
 #[wasm_bindgen]
 #[allow(clippy::needless_pass_by_value, reason = "wasm-bindgen exports take JS values by value")]
 pub fn mount(element: web_sys::Element, options: JsValue) -> Result<(), JsValue> {
@@ -107,9 +111,23 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<(), JsValue>
         },
         imaging: imaging::Imaging::new(&worker_url),
         lang: i18n::Lang::parse(&option_string(&options, "lang").unwrap_or_default()),
+        sign_in: option(&options, "signIn").and_then(|v| v.dyn_into::<Function>().ok()),
+        draft_days: option(&options, "draftDays")
+            .and_then(|v| v.as_f64())
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .unwrap_or(state::DRAFT_DEFAULT_DAYS),
     };
     yew::Renderer::<app::App>::with_root_and_props(container, app::AppProps { env: Rc::new(env) }).render();
     Ok(())
+}
+
+/// Deletes the draft of the person `token` belongs to (the host calls it on sign-out, before
+/// forgetting the token); no draft is saved on this page afterwards.
+#[wasm_bindgen(js_name = clearDraft)]
+pub async fn clear_draft(token: String) -> Result<(), JsValue> {
+    draft::close();
+    let person = draft::person_of(&token).await?;
+    draft::clear(&person).await
 }
 
 fn with_slash(base: &str) -> String {

@@ -7,12 +7,14 @@ use std::rc::Rc;
 
 use intake_rules::form::numbers::{CertificateType, Date, Gender, parse_certificate};
 use intake_rules::form::{Context, PostStatus, RawBundle, validate};
+use intake_rules::report::Report;
 use intake_rules::report::{Problem, Severity};
 use intake_rules::submission::{Part, Requirement, requirements};
+use serde::{Deserialize, Serialize};
 use yew::Reducible;
 
 use crate::i18n::Lang;
-use crate::imaging::{ImageResult, pair_problems};
+use crate::imaging::{ImageOutput, ImageResult, pair_problems};
 use crate::model::{Archive, Me, SubmissionView, WidgetConfig};
 
 /// The steps of the flow, in order.
@@ -59,6 +61,11 @@ impl Step {
             Step::Review => ("确认提交", "Review"),
             Step::Receipt => ("提交回执", "Receipt"),
         }
+    }
+
+    /// Parses a `data-step` name.
+    pub fn parse(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
     }
 
     fn next(self) -> Step {
@@ -200,6 +207,206 @@ pub struct State {
     pub already_submitted: bool,
     /// The last status message for screen readers.
     pub live: (String, String),
+    /// Who the draft belongs to (a digest of the token's issuer and subject), once known.
+    pub person: Option<String>,
+    /// The saved draft was looked for (and restored when there was one): saving and the
+    /// history entries start only then.
+    pub draft_ready: bool,
+    /// Whether the draft is being kept.
+    pub draft_status: DraftStatus,
+    /// Bumped by every action that changes what a draft holds (the save effect follows it).
+    pub revision: u64,
+    /// The API refused the token (401): the person is asked to sign in again, where they are.
+    pub auth_required: bool,
+}
+
+/// Whether the draft is kept on this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftStatus {
+    /// Nothing saved yet.
+    Idle,
+    /// Saved; `omitted` files did not fit in the size bound.
+    Saved {
+        /// Files left out of the draft (over [`DRAFT_MAX_BYTES`]).
+        omitted: usize,
+    },
+    /// The browser refused storage (private mode, quota, no IndexedDB or WebCrypto).
+    Unavailable,
+}
+
+/// The most a draft holds (its encoded form, before encryption): 24 MiB. Files that would
+/// take it over are left out (the page says so); the form and the step are always kept.
+pub const DRAFT_MAX_BYTES: usize = 24 * 1024 * 1024;
+
+/// How long a draft is kept without being saved again, by default (mount option `draftDays`).
+pub const DRAFT_DEFAULT_DAYS: f64 = 7.0;
+
+/// The draft format's version; a draft of another version is not restored.
+pub const DRAFT_VERSION: u32 = 1;
+
+const DRAFT_MAGIC: &[u8; 4] = b"IXD1";
+
+/// What is saved as the person works, and restored after a reload, a closed tab or a new sign-in:
+/// the form, the checked files (upload-ready bytes, verdicts, pair fingerprints), the
+/// acknowledgements, the step and the language. Never the token, the upload's state or its
+/// idempotency key, nor files still being checked. `draft.rs` encrypts [`Draft::encode`] and
+/// keeps it in IndexedDB under [`Draft::person`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// [`DRAFT_VERSION`].
+    pub version: u32,
+    /// The person it belongs to (see [`State::person`]).
+    pub person: String,
+    /// When it was saved (ms since the epoch).
+    pub saved_at_ms: f64,
+    /// When it expires (ms since the epoch).
+    pub expires_at_ms: f64,
+    /// `zh-CN` or `en`.
+    pub lang: String,
+    /// The step's `data-step` name.
+    pub step: String,
+    /// The form as entered.
+    pub raw: RawBundle,
+    /// Fields the person has left.
+    pub touched: Vec<String>,
+    /// Every field problem was shown.
+    pub show_all: bool,
+    /// Parts whose warnings were acknowledged.
+    pub acks: Vec<String>,
+    /// The checked files.
+    pub files: Vec<DraftFile>,
+    /// Files left out for the size bound.
+    pub omitted: usize,
+}
+
+/// One checked file of a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftFile {
+    /// The part's multipart name.
+    pub part: String,
+    /// Its slot.
+    pub index: usize,
+    /// The file name as chosen.
+    pub file_name: String,
+    /// Problems of the file as chosen.
+    pub before: Report,
+    /// The check of the upload-ready bytes.
+    pub verdict: Report,
+    /// The upload-ready output (its bytes follow the JSON in [`Draft::encode`]).
+    pub output: Option<DraftOutput>,
+    /// Perceptual hash and emblem score, for pair checks.
+    pub fingerprint: Option<(u64, f32)>,
+}
+
+/// The upload-ready output of a draft file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftOutput {
+    /// Media type.
+    pub media_type: String,
+    /// Upload file name.
+    pub file_name: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Length of the bytes.
+    pub len: usize,
+    /// The bytes (not in the JSON).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+impl DraftFile {
+    fn of(part: Part, index: usize, r: &ImageResult) -> DraftFile {
+        DraftFile {
+            part: part.name().to_owned(),
+            index,
+            file_name: r.file_name.clone(),
+            before: r.before.clone(),
+            verdict: r.verdict.clone(),
+            output: r.output.as_ref().map(|o| DraftOutput {
+                media_type: o.media_type.clone(),
+                file_name: o.file_name.clone(),
+                width: o.width,
+                height: o.height,
+                len: o.bytes.len(),
+                bytes: o.bytes.clone(),
+            }),
+            fingerprint: r.fingerprint,
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.output.as_ref().map_or(0, |o| o.len) + 1024
+    }
+
+    /// The result as the page holds it; `url` is the object URL made for the output's bytes
+    /// (the "before" preview of the original is not kept).
+    pub fn to_result(&self, url: String) -> Option<ImageResult> {
+        Some(ImageResult {
+            part: Part::parse(&self.part)?,
+            file_name: self.file_name.clone(),
+            before: self.before.clone(),
+            verdict: self.verdict.clone(),
+            output: self.output.as_ref().map(|o| ImageOutput {
+                bytes: o.bytes.clone(),
+                media_type: o.media_type.clone(),
+                file_name: o.file_name.clone(),
+                width: o.width,
+                height: o.height,
+                url,
+            }),
+            before_url: None,
+            fingerprint: self.fingerprint,
+        })
+    }
+}
+
+impl Draft {
+    /// The bytes to encrypt: `IXD1`, the JSON's length (u32 LE), the JSON, then each output's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let files: usize = self.files.iter().filter_map(|f| f.output.as_ref()).map(|o| o.bytes.len()).sum();
+        let mut out = Vec::with_capacity(8 + json.len() + files);
+        out.extend_from_slice(DRAFT_MAGIC);
+        out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&json);
+        for o in self.files.iter().filter_map(|f| f.output.as_ref()) {
+            out.extend_from_slice(&o.bytes);
+        }
+        out
+    }
+
+    /// Reads [`Draft::encode`]'s bytes; `None` when they are not a whole draft.
+    pub fn decode(bytes: &[u8]) -> Option<Draft> {
+        let rest = bytes.strip_prefix(DRAFT_MAGIC)?;
+        let (len, rest) = rest.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (json, mut rest) = (rest.get(..len)?, rest.get(len..)?);
+        let mut draft: Draft = serde_json::from_slice(json).ok()?;
+        for o in draft.files.iter_mut().filter_map(|f| f.output.as_mut()) {
+            let (b, r) = (rest.get(..o.len)?, rest.get(o.len..)?);
+            o.bytes = b.to_vec();
+            rest = r;
+        }
+        rest.is_empty().then_some(draft)
+    }
+
+    /// Whether this draft may be restored for `person` at `now_ms`: the same person, this
+    /// format, not expired.
+    pub fn restorable(&self, person: &str, now_ms: f64) -> bool {
+        self.version == DRAFT_VERSION && self.person == person && now_ms < self.expires_at_ms
+    }
+}
+
+/// A draft read back, with the page's results of its files (in the order of `draft.files`;
+/// files whose part is unknown are left out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restored {
+    /// The draft.
+    pub draft: Draft,
+    /// Its files as results (object URLs made by `draft.rs`).
+    pub results: Vec<(Part, usize, Rc<ImageResult>)>,
 }
 
 impl Default for State {
@@ -249,6 +456,15 @@ pub enum Action {
     Submitted(SubmissionView),
     /// A fresh status of the receipt.
     Status(SubmissionView),
+    /// The person's draft was looked for: who they are (empty when unknown: no draft is kept),
+    /// and the draft when one was restorable.
+    Restore(String, Option<Rc<Restored>>),
+    /// The draft was saved (or the browser refused it).
+    DraftSaved(DraftStatus),
+    /// The API refused the token (401).
+    AuthRequired,
+    /// The browser's history moved to a step (back or forward button).
+    Navigate(Step),
 }
 
 impl State {
@@ -268,7 +484,86 @@ impl State {
             receipt: None,
             already_submitted: false,
             live: (String::new(), String::new()),
+            person: None,
+            draft_ready: false,
+            draft_status: DraftStatus::Idle,
+            revision: 0,
+            auth_required: false,
         }
+    }
+
+    /// The draft of the state as it is now, for `self.person`, saved at `now_ms` and kept for
+    /// `days`; `None` when there is nothing to keep (not loaded, the person unknown, or the flow
+    /// is over: the receipt is shown). Files that would take it over `max_bytes` are left out.
+    pub fn draft(&self, now_ms: f64, days: f64, max_bytes: usize) -> Option<Draft> {
+        let person = self.person.clone()?;
+        if self.session().is_none() || self.step == Step::Receipt || self.already_submitted {
+            return None;
+        }
+        let mut files = Vec::new();
+        let mut omitted = 0;
+        let mut size = 16 * 1024;
+        for (part, slots) in &self.parts {
+            for (index, slot) in slots.iter().enumerate() {
+                if let Slot::Done(r) = slot {
+                    let f = DraftFile::of(*part, index, r);
+                    if size + f.size() > max_bytes {
+                        omitted += 1;
+                    } else {
+                        size += f.size();
+                        files.push(f);
+                    }
+                }
+            }
+        }
+        Some(Draft {
+            version: DRAFT_VERSION,
+            person,
+            saved_at_ms: now_ms,
+            expires_at_ms: now_ms + days * 86_400_000.0,
+            lang: self.lang.tag().to_owned(),
+            step: self.step.name().to_owned(),
+            raw: self.raw.clone(),
+            touched: self.touched.iter().cloned().collect(),
+            show_all: self.show_all,
+            acks: self.acks.iter().map(|p| p.name().to_owned()).collect(),
+            files,
+            omitted,
+        })
+    }
+
+    fn restore(&mut self, r: &Restored) {
+        let Some(session) = self.session().cloned() else { return };
+        let d = &r.draft;
+        if self.already_submitted || self.person.as_deref() != Some(d.person.as_str()) {
+            return;
+        }
+        // Defence in depth: a draft of another identity is never shown, whatever its key said.
+        if d.raw.identity.certificate_number.as_deref() != Some(session.me.identity.certificate_number.as_str()) {
+            return;
+        }
+        let mut raw = d.raw.clone();
+        // The identity block is always iXiamen's, as loaded now.
+        raw.identity = prefill(&session.me, None, session.today).identity;
+        if self.working_years_locked() {
+            raw.working_years = self.raw.working_years;
+        }
+        self.raw = raw;
+        self.lang = Lang::parse(&d.lang);
+        self.touched = d.touched.iter().cloned().collect();
+        self.show_all = d.show_all;
+        self.parts.clear();
+        for (part, index, result) in &r.results {
+            let slots = self.parts.entry(*part).or_default();
+            if *index >= slots.len() {
+                slots.push(Slot::Done(Rc::clone(result)));
+            } else {
+                slots.insert(*index, Slot::Done(Rc::clone(result)));
+            }
+        }
+        self.acks = d.acks.iter().filter_map(|p| Part::parse(p)).collect();
+        self.step = Step::parse(&d.step).filter(|s| *s != Step::Receipt).unwrap_or(Step::Identity);
+        self.say("已恢复您未提交的草稿", "Your unsent draft was restored");
     }
 
     /// The session, once loaded.
@@ -474,6 +769,24 @@ impl State {
 
     /// Applies one action.
     pub fn apply(&mut self, action: Action) {
+        if matches!(
+            action,
+            Action::SetLang(_)
+                | Action::Field(..)
+                | Action::Touch(_)
+                | Action::Next
+                | Action::Back
+                | Action::Goto(_)
+                | Action::Checked(..)
+                | Action::Remove(..)
+                | Action::Ack(..)
+                | Action::Submitted(_)
+                | Action::Restore(..)
+                | Action::Navigate(_)
+                | Action::AuthRequired
+        ) {
+            self.revision += 1;
+        }
         match action {
             Action::SetLang(lang) => self.lang = lang,
             Action::Loaded(session) => {
@@ -606,6 +919,40 @@ impl State {
             Action::Status(v) => {
                 if self.receipt.as_ref().is_some_and(|r| r.id == v.id) {
                     self.receipt = Some(v);
+                }
+            }
+            Action::Restore(person, restored) => {
+                self.person = (!person.is_empty()).then_some(person);
+                if let Some(r) = restored {
+                    self.restore(&r);
+                }
+                self.draft_ready = true;
+            }
+            Action::DraftSaved(status) => self.draft_status = status,
+            Action::AuthRequired => {
+                self.auth_required = true;
+                if self.uploading() || matches!(self.upload, Upload::Failed(_)) {
+                    self.upload = Upload::Idle;
+                }
+                self.say(
+                    "登录已过期，请重新登录；已填写的内容已保存",
+                    "Your sign-in has expired: sign in again; your work is saved",
+                );
+            }
+            Action::Navigate(step) => {
+                if self.step == Step::Receipt || self.session().is_none() {
+                    return;
+                }
+                if step < self.step {
+                    self.step = step;
+                }
+                // Forward (the browser's forward button): only as far as "next" would go.
+                while self.step < step {
+                    let before = self.step;
+                    self.apply(Action::Next);
+                    if self.step == before {
+                        break;
+                    }
                 }
             }
         }
@@ -998,5 +1345,162 @@ mod tests {
         assert_eq!(raw.qualification.certificate_origin, None, "origin only applies to holders");
         set_field(&mut raw, "unit.name", "   ");
         assert_eq!(raw.unit.name, None);
+    }
+
+    const PERSON: &str = "person-a";
+    const NOW: f64 = 1_800_000_000_000.0;
+
+    fn with_person(mut s: State) -> State {
+        s.apply(Action::Restore(PERSON.into(), None));
+        assert!(s.draft_ready);
+        s
+    }
+
+    /// The draft round trip as draft.rs does it: encode, decode, results with fresh URLs.
+    fn reopen(draft: &Draft, key: &str) -> State {
+        let bytes = draft.encode();
+        let back = Draft::decode(&bytes).expect("decodes");
+        assert_eq!(&back, draft, "encode/decode is lossless, bytes included");
+        let results = back
+            .files
+            .iter()
+            .filter_map(|f| Some((Part::parse(&f.part)?, f.index, Rc::new(f.to_result("blob:new".into())?))))
+            .collect();
+        let mut s = loaded(key);
+        let ok = back.restorable(PERSON, NOW + 1.0);
+        s.apply(Action::Restore(PERSON.into(), ok.then(|| Rc::new(Restored { draft: back, results }))));
+        s
+    }
+
+    #[test]
+    fn a_draft_restores_the_form_files_verdicts_acks_step_and_language() {
+        let mut s = with_person(ready_holder());
+        field(&mut s, "email", "chen@example.com");
+        attach(&mut s, Part::Photo, Vec::new(), true);
+        attach(&mut s, Part::IdFront, Vec::new(), true);
+        let swapped = Problem::new(
+            "id_back",
+            Code::DocumentSidesSwapped,
+            &[("first", &"a"), ("second", &"b"), ("first_en", &"a"), ("second_en", &"b")],
+        );
+        attach(&mut s, Part::IdBack, vec![swapped], true);
+        s.apply(Action::Ack(Part::IdBack, true));
+        s.apply(Action::Checking(Part::Supporting, 0, "still-checking.jpg".into()));
+        s.apply(Action::SetLang(Lang::En));
+        s.apply(Action::Submit("key-1".into()));
+        let d = s.draft(NOW, DRAFT_DEFAULT_DAYS, DRAFT_MAX_BYTES).expect("a draft");
+        assert_eq!(d.step, "documents");
+        assert_eq!(d.files.len(), 3, "files still being checked are not kept");
+        assert_eq!(d.expires_at_ms, NOW + 7.0 * 86_400_000.0, "kept 7 days by default");
+
+        let r = reopen(&d, "xiamen-holder");
+        assert_eq!(r.step, Step::Documents);
+        assert_eq!(r.lang, Lang::En);
+        assert_eq!(r.raw, s.raw);
+        assert_eq!(r.raw.email.as_deref(), Some("chen@example.com"));
+        assert_eq!(r.touched, s.touched);
+        assert_eq!(r.acks, s.acks);
+        assert_eq!(r.part_state(Part::IdBack), PartState::Warning);
+        assert_eq!(r.part_state(Part::Photo), PartState::Ok);
+        assert_eq!(r.part_state(Part::Supporting), PartState::Empty);
+        assert_eq!(r.results(Part::Photo)[0].output.as_ref().unwrap().bytes, vec![0xFF, 0xD8, 0xFF]);
+        assert_eq!(r.results(Part::Photo)[0].output.as_ref().unwrap().url, "blob:new");
+        assert_eq!(r.upload, Upload::Idle, "the upload is not part of a draft");
+        assert_eq!(r.key, None, "nor its idempotency key");
+        assert!(r.blockers().is_empty(), "{:?}", r.blockers());
+    }
+
+    #[test]
+    fn a_draft_never_holds_the_token_or_the_upload() {
+        let mut s = with_person(submittable());
+        s.apply(Action::Submit("idem-key-123".into()));
+        let d = s.draft(NOW, 1.0, DRAFT_MAX_BYTES).unwrap();
+        let json: serde_json::Value = serde_json::to_value(&d).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            vec![
+                "acks",
+                "expires_at_ms",
+                "files",
+                "lang",
+                "omitted",
+                "person",
+                "raw",
+                "saved_at_ms",
+                "show_all",
+                "step",
+                "touched",
+                "version"
+            ],
+            "exactly these: no token, no upload, no key"
+        );
+        let text = String::from_utf8_lossy(&d.encode()).to_lowercase();
+        for word in ["token", "bearer", "authorization", "idem-key-123", "eyj"] {
+            assert!(!text.contains(word), "{word} is never saved");
+        }
+    }
+
+    #[test]
+    fn no_draft_without_a_person_or_after_the_receipt_and_files_over_the_bound_are_left_out() {
+        let s = ready_holder();
+        assert_eq!(s.draft(NOW, 7.0, DRAFT_MAX_BYTES), None, "the person is not known yet");
+        let mut s = with_person(submittable());
+        let d = s.draft(NOW, 7.0, 16 * 1024 + 1024 + 3 + 2).unwrap();
+        assert_eq!((d.files.len(), d.omitted), (1, 2), "only what fits");
+        s.apply(Action::Submitted(SubmissionView {
+            id: "sub-1".into(),
+            status: intake_rules::wire::SubmissionStatus::Received,
+            status_label: None,
+            received_at: String::new(),
+            reason: None,
+            kind: None,
+        }));
+        assert_eq!(s.draft(NOW, 7.0, DRAFT_MAX_BYTES), None, "a submitted bundle leaves no draft");
+    }
+
+    #[test]
+    fn an_expired_draft_another_persons_or_a_damaged_one_is_not_restored() {
+        let mut s = with_person(ready_holder());
+        field(&mut s, "email", "chen@example.com");
+        let d = s.draft(NOW, 7.0, DRAFT_MAX_BYTES).unwrap();
+        assert!(d.restorable(PERSON, NOW + 6.9 * 86_400_000.0));
+        assert!(!d.restorable(PERSON, NOW + 7.0 * 86_400_000.0), "expired after 7 days");
+        assert!(!d.restorable("person-b", NOW), "another person's draft");
+        let mut old = d.clone();
+        old.version = 0;
+        assert!(!old.restorable(PERSON, NOW));
+        let bytes = d.encode();
+        assert_eq!(Draft::decode(&bytes[..bytes.len() - 1]), None, "a truncated draft");
+        assert_eq!(Draft::decode(b"IXD1"), None);
+
+        // Restored into another person's session (same device, key mix-up): nothing is taken.
+        let mut other = loaded("new-applicant");
+        other.apply(Action::Restore(PERSON.into(), Some(Rc::new(Restored { draft: d.clone(), results: Vec::new() }))));
+        assert_eq!(other.step, Step::Identity);
+        assert_eq!(other.raw.email, None, "a draft of another identity is never shown");
+        // Or to a different person key.
+        let mut b = loaded("xiamen-holder");
+        b.apply(Action::Restore("person-b".into(), Some(Rc::new(Restored { draft: d, results: Vec::new() }))));
+        assert_eq!(b.raw.email, None);
+        assert!(b.draft_ready);
+    }
+
+    #[test]
+    fn the_history_moves_between_steps_with_the_guards_of_next() {
+        let mut s = loaded("new-applicant");
+        s.apply(Action::Navigate(Step::Form));
+        assert_eq!(s.step, Step::Form, "forward through steps that need nothing");
+        s.apply(Action::Navigate(Step::Review));
+        assert_eq!(s.step, Step::Form, "not past an invalid form");
+        s.apply(Action::Navigate(Step::Identity));
+        assert_eq!(s.step, Step::Identity, "back");
+        let mut s = with_person(submittable());
+        let before = s.revision;
+        s.apply(Action::AuthRequired);
+        assert!(s.auth_required);
+        assert!(s.revision > before, "the draft is saved when the sign-in is refused");
+        assert_eq!(s.step, Step::Review, "the person stays where they are");
     }
 }
