@@ -11,7 +11,7 @@
 // such entry type) while the pipeline runs, and the brotli (quality 11) size of the first load.
 //
 // Files: a 12 MP (4000x3000 stored, EXIF orientation 6, GPS, 4:2:0) and a 1.4 MP camera JPEG from
-// `cargo run --release -p intake-rules --example synth` (the targets), the 1.4 MP slow case (reported),
+// `rules/examples/synth.rs` (harness.mjs synthFixture; the targets), the 1.4 MP slow case (reported),
 // a noisy phone-like JPEG of about 5 MB (the 12 MP picture with sensor-like noise, re-encoded by
 // Chromium at quality 0.95 back into the stored orientation, EXIF 6 spliced in; same bytes for every
 // engine; reported), and in Chromium the ID card front (tests/fixtures/document/id_front.jpg) through the
@@ -20,7 +20,6 @@
 // WebKit <= 1.6x for 12 MP, <= 3x for 1.4 MP.
 // Env: BENCH_ENGINES (default chromium,firefox,webkit; the ones installed), BENCH_RUNS (default 9),
 // BENCH_WARMUP (default 2), BENCH_FRESH_PAUSE (default 1500). Needs `npm run build` first (www/pkg).
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zc } from 'node:zlib';
 
 import { available, launchEngine } from './engines.mjs';
+import { synthFixture } from './harness.mjs';
 import { serveStatic } from './static.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,12 +56,8 @@ const files = [
   { name: 'noisy.jpg', label: 'noisy phone-like 12 MP JPEG (EXIF 6)', reportOnly: true },
   { name: 'id_front.jpg', part: 'id_front', label: 'ID card front (document check)', reportOnly: true, only: ['chromium'] },
 ];
-for (const f of files.filter((x) => x.kind)) {
-  execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'intake-rules', '--example', 'synth', '--', f.kind, join(work, f.name)], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+// The same bytes on every machine, cached under target/e2e-fixtures (shared with the browser tests).
+for (const f of files.filter((x) => x.kind)) writeFileSync(join(work, f.name), readFileSync(synthFixture(f.kind)));
 writeFileSync(join(work, 'id_front.jpg'), readFileSync(join(root, 'tests/fixtures/document/id_front.jpg')));
 
 const server = await serveStatic({ '/files/': work });
@@ -124,11 +120,10 @@ function install() {
   let nextId = 1;
   const pending = new Map();
   window.longtasks = [];
-  try {
+  // Engines without the entry type ignore the observer silently (Firefox, WebKit): ask first.
+  window.longtaskSupported = (PerformanceObserver.supportedEntryTypes || []).includes('longtask');
+  if (window.longtaskSupported) {
     new PerformanceObserver((l) => { for (const e of l.getEntries()) window.longtasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
-    window.longtaskSupported = true;
-  } catch {
-    window.longtaskSupported = false;
   }
   // The Imaging protocol (widget/src/imaging/mod.rs): one module worker, spawned lazily; once idle,
   // terminated and respawned at once when its WebAssembly memory reached RECYCLE_MEMORY_BYTES (64 MiB)

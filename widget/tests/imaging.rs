@@ -140,7 +140,7 @@ async fn the_corpus_gets_its_expected_codes_through_the_browsers_scaled_decoder(
 
 #[wasm_bindgen_test]
 async fn the_corpus_gets_its_expected_codes_through_create_image_bitmap() {
-    // What browsers without a scaled ImageDecoder (Safari, Firefox) do.
+    // What browsers without ImageDecoder (WebKit/Safari) do.
     let (frames, bitmaps) = corpus_through(Route::Bitmap).await;
     assert_eq!(frames, 0);
     assert!(bitmaps >= 25, "only {bitmaps} files went through createImageBitmap");

@@ -64,7 +64,7 @@ export async function meanDiff(a, b) {
 const problems = (json) => (JSON.parse(json || '{}').problems || []).map((p) => `${p.code}:${p.severity}`).sort();
 
 /**
- * Runs `cases` ({file: URL, part, profile, codes?}) through the worker's default route, then posts
+ * Runs `cases` ({file: URL, part, profile, decoder?}) through the worker's default route, then posts
  * each output back through the rules' own decoder (`decoder: 'rules'`), whose `before` is the
  * rules' check of those bytes: it must equal the verdict shown. With `compareRules`, the file also
  * goes through the rules' route and the two outputs' pixels are compared.
@@ -73,7 +73,7 @@ export async function runCases(cases) {
   const out = [];
   for (const c of cases) {
     const file = await fileAt(c.file);
-    const r = await processFile(c.part, file, { profile: c.profile || '' });
+    const r = await processFile(c.part, file, { profile: c.profile || '', decoder: c.decoder });
     const row = {
       file: c.file, part: c.part, error: r.error || null, decoder: r.decoder, frameOrientation: r.frameOrientation,
       before: problems(r.before), verdict: problems(r.verdict), passes: r.passes, width: r.width, height: r.height,
