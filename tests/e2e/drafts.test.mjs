@@ -202,7 +202,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
       const { exp } = JSON.parse(atob(t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
       return exp - 30 <= Date.now() / 1000;
     }), { timeoutMs: 70_000, everyMs: 500 });
-    const received = (await received(short)).length;
+    const sentBefore = (await received(short)).length;
     await page.locator('[data-action="submit"]').click();
     const prompt = page.locator('[data-auth-required]');
     await prompt.waitFor({ timeout: 15_000 });
@@ -222,7 +222,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
     const d = await delivered(short, id);
     for (const [part] of docs) assert.equal(partOf(d, part).length, 1, `${part} delivered`);
     const all = await received(short);
-    assert.equal(all.length, received + 1, 'exactly one submission reached the platform');
+    assert.equal(all.length, sentBefore + 1, 'exactly one submission reached the platform');
     assert.equal(all.filter((x) => !x.duplicate).length, 1);
     // Back from the receipt does not reopen the bundle.
     await page.goBack().catch(() => {});

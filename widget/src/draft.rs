@@ -141,7 +141,7 @@ pub async fn person_of(token: &str) -> Res<String> {
     let json = window()?.atob(&b64)?;
     // atob gives one char per byte; the claims we need are ASCII in practice, and UTF-8 bytes
     // round-trip through the same mapping either way.
-    let bytes: Vec<u8> = json.chars().map(|c| c as u32 as u8).collect();
+    let bytes: Vec<u8> = json.chars().map(|c| u32::from(c) as u8).collect();
     let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| JsValue::from_str("bad claims"))?;
     let (iss, sub) = (claims["iss"].as_str().unwrap_or_default(), claims["sub"].as_str().unwrap_or_default());
     if sub.is_empty() {

@@ -124,6 +124,7 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<(), JsValue>
 /// Deletes the draft of the person `token` belongs to (the host calls it on sign-out, before
 /// forgetting the token); no draft is saved on this page afterwards.
 #[wasm_bindgen(js_name = clearDraft)]
+#[allow(clippy::needless_pass_by_value, reason = "wasm-bindgen exports take JS values by value")]
 pub async fn clear_draft(token: String) -> Result<(), JsValue> {
     draft::close();
     let person = draft::person_of(&token).await?;
