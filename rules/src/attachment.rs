@@ -1,12 +1,14 @@
 //! Work certificates and supporting files (FAQ 10): no fixed format, any
 //! JPEG, PNG or PDF that proves the work. Recognised by content. Pictures go
 //! through the bounded decoder and are re-encoded (upright, long side at most
-//! [`OUTPUT_LONG_SIDE`], no metadata); PDFs must be complete and unencrypted
-//! and are kept as they are.
+//! [`OUTPUT_LONG_SIDE`], no metadata); PDFs are parsed, refused or cleaned and
+//! written out fresh by [`crate::pdf::sanitize`]: what is stored is the rewrite,
+//! never the file as given.
 
 use crate::catalog::Code;
 use crate::decode::{self, DecodeError, DecodeLimits, Decoded, Sniffed};
 use crate::jpeg;
+use crate::pdf::{self, Limit, Refusal};
 use crate::photo::{decode_problem, human_bytes};
 use crate::report::{Problem, Report};
 use crate::resample::{Rect, fit_within, render_from, shrink_for};
@@ -17,8 +19,6 @@ pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 pub const OUTPUT_LONG_SIDE: u32 = 2400;
 /// JPEG quality of a re-encoded picture.
 pub const OUTPUT_QUALITY: u8 = 85;
-/// The trailer must end within this many bytes of the end of the file.
-const EOF_WINDOW: usize = 2048;
 
 /// A stored attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,13 +50,16 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
         return AttachmentOutcome { report, output: None };
     }
     match decode::sniff(bytes) {
-        Sniffed::Pdf => {
-            let problems = pdf_problems(field, bytes);
-            let ok = problems.is_empty();
-            report.extend(problems);
-            let output = ok.then(|| Attachment { media_type: "application/pdf", bytes: bytes.to_vec() });
-            AttachmentOutcome { report, output }
-        }
+        Sniffed::Pdf => match pdf::sanitize(bytes) {
+            Ok(cleaned) => AttachmentOutcome {
+                report,
+                output: Some(Attachment { media_type: "application/pdf", bytes: cleaned.bytes }),
+            },
+            Err(refusal) => {
+                report.push(pdf_problem(field, &refusal));
+                AttachmentOutcome { report, output: None }
+            }
+        },
         Sniffed::Jpeg | Sniffed::Png => {
             let limits = DecodeLimits { max_file_bytes: MAX_BYTES, ..DecodeLimits::DEFAULT };
             match decode::decode(bytes, &limits) {
@@ -109,42 +112,79 @@ fn encode_picture(bytes: &[u8], d: &Decoded) -> Attachment {
     Attachment { media_type: "image/jpeg", bytes }
 }
 
-/// A PDF must start with the signature, end with `%%EOF` and carry no
-/// `/Encrypt` dictionary (a byte scan: no PDF parser runs on the server).
-fn pdf_problems(field: &str, bytes: &[u8]) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let tail = &bytes[bytes.len().saturating_sub(EOF_WINDOW)..];
-    if !contains(tail, b"%%EOF") {
-        out.push(Problem::new(field, Code::FilePdfInvalid, &[]));
+/// The problem a refused PDF gets.
+pub fn pdf_problem(field: &str, refusal: &Refusal) -> Problem {
+    match refusal {
+        Refusal::Invalid(_) => Problem::new(field, Code::FilePdfInvalid, &[]),
+        Refusal::Encrypted => Problem::new(field, Code::FilePdfEncrypted, &[]),
+        Refusal::Active(what) => Problem::new(field, Code::FilePdfActiveContent, &[("what", &what.join(", "))]),
+        Refusal::NoPages => Problem::new(field, Code::FilePdfNoPages, &[]),
+        Refusal::TooMuch(Limit::Pages) => Problem::new(field, Code::FilePdfTooManyPages, &[("max", &pdf::MAX_PAGES)]),
+        Refusal::TooMuch(limit) => {
+            let code = match limit {
+                Limit::StreamDecoded | Limit::TotalDecoded => Code::FilePdfStreamTooLarge,
+                _ => Code::FilePdfTooComplex,
+            };
+            let (zh, en) = limit.what();
+            let max = match limit {
+                Limit::StreamDecoded | Limit::TotalDecoded => human_bytes(limit.max()),
+                _ => limit.max().to_string(),
+            };
+            Problem::new(field, code, &[("what", &zh), ("what_en", &en), ("max", &max)])
+        }
     }
-    if contains(bytes, b"/Encrypt") {
-        out.push(Problem::new(field, Code::FilePdfEncrypted, &[]));
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn pdfs_are_checked_by_content() {
-        let ok = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-        let out = check("work_certificate", ok);
-        assert!(out.report.is_empty(), "{:?}", out.report);
-        assert_eq!(out.output.unwrap().media_type, "application/pdf");
+    const CERTIFICATE: &[u8] = include_bytes!("../../tests/fixtures/file/work_certificate.pdf");
 
-        let truncated = &ok[..20];
+    #[test]
+    fn pdfs_are_parsed_and_the_rewrite_is_stored() {
+        let out = check("work_certificate", CERTIFICATE);
+        assert!(out.report.is_empty(), "{:?}", out.report);
+        let stored = out.output.expect("accepted");
+        assert_eq!(stored.media_type, "application/pdf");
+        // The stored bytes are the rewrite (no Info, one %%EOF), and pass the same check unchanged.
+        assert_ne!(stored.bytes, CERTIFICATE);
+        assert!(stored.bytes.ends_with(b"%%EOF\n"));
+        assert_eq!(check("work_certificate", &stored.bytes).output.map(|a| a.bytes), Some(stored.bytes));
+
+        // What the byte scan let through: a stub, a structure-less file, an escaped /Encrypt.
+        let stub = b"%PDF-1.7 %%EOF";
+        assert_eq!(check("work_certificate", stub).report.codes(), vec![Code::FilePdfInvalid]);
+        let scan_ok = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+        assert_eq!(check("work_certificate", scan_ok).report.codes(), vec![Code::FilePdfInvalid]);
+        let truncated = &CERTIFICATE[..CERTIFICATE.len() / 2];
         assert_eq!(check("work_certificate", truncated).report.codes(), vec![Code::FilePdfInvalid]);
 
-        let enc = b"%PDF-1.7\ntrailer<</Encrypt 5 0 R>>\n%%EOF";
+        let enc = include_bytes!("../../tests/fixtures/file/encrypted.pdf");
         let out = check("work_certificate", enc);
         assert_eq!(out.report.codes(), vec![Code::FilePdfEncrypted]);
         assert!(out.output.is_none());
+    }
+
+    #[test]
+    fn every_refusal_has_its_code_and_a_message_without_placeholders() {
+        let cases = [
+            (Refusal::Invalid("x"), Code::FilePdfInvalid),
+            (Refusal::Encrypted, Code::FilePdfEncrypted),
+            (Refusal::Active(vec!["JavaScript", "Launch"]), Code::FilePdfActiveContent),
+            (Refusal::NoPages, Code::FilePdfNoPages),
+            (Refusal::TooMuch(Limit::Pages), Code::FilePdfTooManyPages),
+            (Refusal::TooMuch(Limit::Depth), Code::FilePdfTooComplex),
+            (Refusal::TooMuch(Limit::Objects), Code::FilePdfTooComplex),
+            (Refusal::TooMuch(Limit::StreamDecoded), Code::FilePdfStreamTooLarge),
+        ];
+        for (refusal, code) in cases {
+            let p = pdf_problem("supporting", &refusal);
+            assert_eq!(p.code, code);
+            for text in [&p.message.zh, &p.message.en, &p.hint.zh, &p.hint.en] {
+                assert!(!text.contains('{'), "{code:?}: {text}");
+            }
+        }
     }
 
     #[test]

@@ -61,10 +61,27 @@ catalog! {
         hint_zh: "请压缩或缩小后重新上传。", hint_en: "Compress or shrink the file and upload it again.";
     FilePdfEncrypted = "file.pdf_encrypted", Error,
         zh: "PDF 文件已加密或设置了密码，无法审核。", en: "The PDF is encrypted or password-protected and cannot be reviewed.",
-        hint_zh: "请上传未加密的 PDF，或上传证明材料的照片。", hint_en: "Upload an unencrypted PDF, or a photo of the document.";
+        hint_zh: "请用“打印为 PDF”重新导出，不要加密，或上传证明材料的照片。", hint_en: "Re-export it with “Print to PDF” without a password, or upload a photo of the document.";
     FilePdfInvalid = "file.pdf_invalid", Error,
-        zh: "PDF 文件不完整或已损坏。", en: "The PDF is incomplete or damaged.",
-        hint_zh: "请重新导出 PDF 后上传。", hint_en: "Export the PDF again and upload it.";
+        zh: "PDF 文件不完整、已损坏或并非真正的 PDF。", en: "The PDF is incomplete, damaged or not really a PDF.",
+        hint_zh: "请用“打印为 PDF”重新导出后上传。", hint_en: "Export it again with “Print to PDF” and upload it.";
+    // ---- PDFs, parsed and rewritten (rules/src/pdf.rs; issue 11) ----
+    FilePdfActiveContent = "file.pdf_active_content", Error,
+        zh: "PDF 含有脚本、外部程序启动、嵌入文件、多媒体或 XFA 交互表单等活动内容（{what}），出于安全原因不能接收。", en: "The PDF carries active or embedded content ({what}) and cannot be accepted for safety reasons.",
+        hint_zh: "请用“打印为 PDF”重新导出证明材料（不要嵌入附件、脚本或表单），或上传证明材料的照片。", hint_en: "Re-export the document with “Print to PDF” (no attachments, scripts or forms), or upload a photo of it.";
+    FilePdfNoPages = "file.pdf_no_pages", Error,
+        zh: "PDF 中没有任何有内容的页面。", en: "The PDF has no page with any content.",
+        hint_zh: "请确认导出了证明材料所在的页面，用“打印为 PDF”重新导出后上传。", hint_en: "Make sure the pages of the document were exported; re-export it with “Print to PDF” and upload it again.";
+    FilePdfTooManyPages = "file.pdf_too_many_pages", Error,
+        zh: "PDF 页数过多，上限为 {max} 页。", en: "The PDF has too many pages; at most {max} are accepted.",
+        hint_zh: "请只导出证明材料所需的页面后重新上传。", hint_en: "Export only the pages the proof needs and upload them again.";
+    FilePdfTooComplex = "file.pdf_too_complex", Error,
+        zh: "PDF 结构过于复杂，无法安全检查（{what}超过上限 {max}）。", en: "The PDF is too complex to check safely ({what_en} over the limit of {max}).",
+        hint_zh: "请用“打印为 PDF”重新导出，不要加密，或上传证明材料的照片。", hint_en: "Re-export it with “Print to PDF”, without encryption, or upload a photo of the document.";
+    FilePdfStreamTooLarge = "file.pdf_stream_too_large", Error,
+        zh: "PDF 内的数据解压后过大（{what}超过上限 {max}）。", en: "Data inside the PDF decompresses to too much ({what_en} over the limit of {max}).",
+        hint_zh: "请用“打印为 PDF”重新导出，或上传证明材料的照片。", hint_en: "Re-export it with “Print to PDF”, or upload a photo of the document.";
+    // ---- end of the PDF block ----
     FileHeicUnsupported = "file.heic_unsupported", Error,
         zh: "此浏览器无法读取 HEIC/HEIF 格式的照片。", en: "This browser cannot read HEIC/HEIF photos.",
         hint_zh: "请改用 JPEG：苹果手机可在“设置 → 相机 → 格式”中选择“兼容性最佳”后重新拍摄，或在“照片”中选中照片，点“共享”→“存储到文件”前在“选项”里选择“最兼容”（JPEG）后再上传。", hint_en: "Use a JPEG instead: on an iPhone choose Settings → Camera → Formats → Most Compatible and take the picture again, or share the photo from Photos with Options → Most Compatible (JPEG) and upload that file.";

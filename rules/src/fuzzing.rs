@@ -23,6 +23,22 @@ pub fn file_checks(data: &[u8]) {
     let _ = crate::jpeg::strip_metadata(data);
 }
 
+/// The PDF parser and rewrite (`pdf::sanitize`, through `attachment::check`) on arbitrary
+/// bytes, also behind a `%PDF-1.7` header: never a panic, and an accepted file's rewrite is
+/// accepted again unchanged (what the server re-checks is what the widget uploaded).
+pub fn pdf_checks(data: &[u8]) {
+    let with_header = [&b"%PDF-1.7\n"[..], data].concat();
+    for input in [data, &with_header[..]] {
+        if let Ok(cleaned) = crate::pdf::sanitize(input) {
+            match crate::pdf::sanitize(&cleaned.bytes) {
+                Ok(again) => assert!(again.bytes == cleaned.bytes, "the rewrite is not a fixed point"),
+                Err(e) => panic!("the rewrite is refused: {e:?}"),
+            }
+        }
+        let _ = attachment::check("supporting", input);
+    }
+}
+
 /// Every number parser and the form on arbitrary text.
 pub fn text_checks(data: &[u8]) {
     let text = String::from_utf8_lossy(data);

@@ -28,3 +28,9 @@ fn numbers_corpus_replays_without_panics() {
     let n = replay("numbers", intake_rules::fuzzing::text_checks);
     assert!(n >= 8, "the numbers corpus has its seeds ({n})");
 }
+
+#[test]
+fn pdf_corpus_replays_without_panics() {
+    let n = replay("pdf", intake_rules::fuzzing::pdf_checks);
+    assert!(n >= 20, "the pdf corpus has its seeds ({n})");
+}

@@ -57,7 +57,7 @@ pub struct ImageResult {
     /// `intake_rules`' check of the upload-ready bytes with the server's decoder;
     /// `passes()` means the server will accept this part.
     pub verdict: Report,
-    /// Upload-ready bytes (JPEG re-encoded, metadata stripped; PDFs as given); None when not fixable.
+    /// Upload-ready bytes (JPEG re-encoded, metadata stripped; PDFs rewritten by the rules); None when not fixable.
     pub output: Option<ImageOutput>,
     /// Object URL for the "before" preview (None when the browser cannot show it, e.g. HEIC).
     pub before_url: Option<String>,

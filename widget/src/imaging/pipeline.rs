@@ -306,14 +306,21 @@ mod tests {
     }
 
     #[test]
-    fn documents_carry_the_servers_fingerprint_and_pdfs_stay_as_given() {
+    fn documents_carry_the_servers_fingerprint_and_pdfs_are_uploaded_as_the_rules_rewrite() {
         let p = process(Part::IdFront, ID_FRONT, None, profile(""));
         let out = p.output.expect("document");
         let server = document::check(document::DocumentKind::IdFront, &out.bytes);
         let d = server.output.expect("decodes");
         assert_eq!(p.fingerprint, Some((d.phash, d.emblem_score)));
+        // The upload is the server's own rewrite (`pdf::sanitize`), whose check is the verdict.
         let pdf = process(Part::WorkCertificate, PDF, None, profile(""));
-        assert_eq!(pdf.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", PDF.to_vec())));
+        let rewrite = intake_rules::pdf::sanitize(PDF).expect("valid").bytes;
+        assert_ne!(rewrite, PDF);
+        assert!(pdf.verdict.passes());
+        assert_eq!(pdf.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", rewrite)));
+        // A PDF the server refuses is refused here with the same code, and nothing is uploaded.
+        let stub = process(Part::WorkCertificate, b"%PDF-1.7 %%EOF\n", None, profile(""));
+        assert!(stub.output.is_none() && stub.verdict.codes() == vec![Code::FilePdfInvalid]);
     }
 
     /// `bytes` decoded as `ImageDecoder` gives it when asked for `long`: the stored pixels at the
