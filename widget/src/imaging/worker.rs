@@ -1061,7 +1061,7 @@ mod tests {
         assert_eq!(halvings((3000, 4000), (750, 1000)), 1);
         assert_eq!(halvings((1080, 1440), (750, 1000)), 0);
         assert_eq!(halvings((6000, 8000), (750, 1000)), 2);
-        assert_eq!(halvings((4001, 3001), (1000, 750)), 1);
+        assert_eq!(halvings((4001, 3001), (1000, 750)), 2);
         for (from, to) in [((3000, 4000), (750, 1000)), ((12000, 9000), (1000, 750)), ((2001, 2001), (1000, 1000))] {
             let n = halvings(from, to);
             let long = (0..n).fold(from.0.max(from.1), |l, _| l.div_ceil(2));
