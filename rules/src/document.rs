@@ -13,7 +13,7 @@ use crate::catalog::Code;
 use crate::decode::{self, DecodeLimits, Decoded};
 use crate::jpeg;
 use crate::photo::decode_problem;
-use crate::pixels::{edge_sharpness, hamming, largest_interior_blob, luma, luma_plane, phash};
+use crate::pixels::{edge_sharpness, hamming, largest_interior_blob, luma, phash};
 use crate::report::{Problem, Report};
 use crate::resample::{Rect, fit_within, render_from, shrink_for};
 
@@ -143,7 +143,8 @@ pub fn check_decoded(kind: DocumentKind, bytes: &[u8], decoded: &Decoded) -> Doc
     let mid = shrink_for(&decoded.raw, OUTPUT_LONG_SIDE);
     let (ww, wh) = fit_within(pw, ph, WORK_LONG_SIDE);
     let work = render_from(&mid, decoded.orientation, Rect::full(pw, ph), ww, wh);
-    report.extend(content_problems(field, &work));
+    let stats = work_stats(&work);
+    report.extend(content_problems(field, &work, &stats));
 
     // The output has the file's size (capped), whatever the pixels at hand: callers decode
     // to at least this size (the widget's worker does), so nothing is enlarged in practice.
@@ -161,15 +162,65 @@ pub fn check_decoded(kind: DocumentKind, bytes: &[u8], decoded: &Decoded) -> Doc
         jpeg::encode(&render_output(), OUTPUT_QUALITY)
     };
     let output =
-        ProcessedDocument { kind, jpeg, width: ow, height: oh, phash: phash(&work), emblem_score: emblem_score(&work) };
+        ProcessedDocument { kind, jpeg, width: ow, height: oh, phash: phash(&work), emblem_score: stats.emblem_score };
     DocumentOutcome { report, output: Some(output) }
 }
 
-fn content_problems(field: &str, work: &RgbImage) -> Vec<Problem> {
+/// What the checks read of the working copy, gathered in one pass over its pixels.
+struct WorkStats {
+    /// The luma plane (for the sharpness).
+    luma: Vec<u8>,
+    /// Mean luma.
+    mean: u8,
+    /// Pixels whose every channel is at least 250 (glare candidates).
+    saturated: Vec<bool>,
+    /// Share of strongly red pixels in the upper-left quarter.
+    emblem_score: f32,
+}
+
+fn work_stats(work: &RgbImage) -> WorkStats {
+    let (w, h) = (work.width() as usize, work.height() as usize);
+    let (qw, qh) = (w / 2, h / 2);
+    let n = w * h;
+    let mut luma_plane = vec![0u8; n];
+    let mut saturated = vec![false; n];
+    let (mut sum, mut red) = (0u64, 0u32);
+    for (y, ((src, lum), sat)) in work
+        .as_raw()
+        .chunks_exact(w * 3)
+        .zip(luma_plane.chunks_exact_mut(w))
+        .zip(saturated.chunks_exact_mut(w))
+        .enumerate()
+    {
+        let mut row_sum = 0u32;
+        for ((p, l), s) in src.chunks_exact(3).zip(lum.iter_mut()).zip(sat.iter_mut()) {
+            let v = luma([p[0], p[1], p[2]]);
+            *l = v;
+            row_sum += u32::from(v);
+            *s = p[0] >= 250 && p[1] >= 250 && p[2] >= 250;
+        }
+        sum += u64::from(row_sum);
+        if y < qh {
+            for (p, l) in src[..qw * 3].chunks_exact(3).zip(&lum[..qw]) {
+                let [r, g, b] = [p[0], p[1], p[2]];
+                if r > 140 && r > g.saturating_add(60) && r > b.saturating_add(60) && *l > 50 {
+                    red += 1;
+                }
+            }
+        }
+    }
+    WorkStats {
+        luma: luma_plane,
+        mean: (sum / n.max(1) as u64) as u8,
+        saturated,
+        emblem_score: red as f32 / (qw * qh).max(1) as f32,
+    }
+}
+
+fn content_problems(field: &str, work: &RgbImage, stats: &WorkStats) -> Vec<Problem> {
     let mut out = Vec::new();
     let (w, h) = work.dimensions();
-    let lum = luma_plane(work);
-    let mean = (lum.iter().map(|l| u64::from(*l)).sum::<u64>() / lum.len().max(1) as u64) as u8;
+    let mean = stats.mean;
     if mean < MIN_LUMA {
         out.push(Problem::new(field, Code::DocumentTooDark, &[("value", &mean), ("min", &MIN_LUMA)]));
     } else if mean > MAX_LUMA {
@@ -178,23 +229,25 @@ fn content_problems(field: &str, work: &RgbImage) -> Vec<Problem> {
     // Edge contrast scales with exposure: an under- or over-exposed picture
     // would read as blurred, so sharpness is judged only when exposure is fine.
     let exposure_ok = !out.iter().any(|p| matches!(p.code, Code::DocumentTooDark | Code::DocumentTooBright));
-    let sharpness = edge_sharpness(&lum, w, (0, 0, w, h));
-    if exposure_ok && sharpness < MIN_SHARPNESS {
-        out.push(Problem::new(
-            field,
-            Code::DocumentBlurry,
-            &[("value", &format!("{sharpness:.0}")), ("min", &format!("{MIN_SHARPNESS:.0}"))],
-        ));
+    if exposure_ok {
+        let sharpness = edge_sharpness(&stats.luma, w, (0, 0, w, h));
+        if sharpness < MIN_SHARPNESS {
+            out.push(Problem::new(
+                field,
+                Code::DocumentBlurry,
+                &[("value", &format!("{sharpness:.0}")), ("min", &format!("{MIN_SHARPNESS:.0}"))],
+            ));
+        }
     }
-    let saturated: Vec<bool> = work.pixels().map(|p| p.0.iter().all(|c| *c >= 250)).collect();
-    let blob = largest_interior_blob(&saturated, w, h) as f32 / (w * h).max(1) as f32;
+    let blob = largest_interior_blob(&stats.saturated, w, h) as f32 / (w * h).max(1) as f32;
     if blob > MAX_GLARE {
         out.push(Problem::new(field, Code::DocumentGlare, &[("percent", &format!("{:.1}%", blob * 100.0))]));
     }
     out
 }
 
-/// Share of strongly red pixels in the upper-left quarter.
+/// Share of strongly red pixels in the upper-left quarter (the national emblem's place).
+#[cfg(test)]
 fn emblem_score(work: &RgbImage) -> f32 {
     let (w, h) = work.dimensions();
     let (qw, qh) = (w / 2, h / 2);
@@ -229,4 +282,39 @@ pub fn check_pair(first: &ProcessedDocument, second: &ProcessedDocument) -> Vec<
         out.push(Problem::new(first.kind.field(), Code::DocumentSidesSwapped, &args));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use image::Rgb;
+
+    use super::*;
+    use crate::pixels::luma_plane;
+
+    #[test]
+    fn one_pass_stats_equal_the_separate_measurements() {
+        // Noise with saturated and strongly red patches, odd sizes (quarters round down).
+        let mut s = 99u32;
+        let img = RgbImage::from_fn(203, 131, |x, y| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            if (40..60).contains(&x) && (30..50).contains(&y) {
+                Rgb([255, 251, 250])
+            } else if x < 90 && y < 60 && s.is_multiple_of(3) {
+                Rgb([200 + (s % 50) as u8, (s >> 8) as u8 % 80, (s >> 16) as u8 % 90])
+            } else {
+                Rgb([s as u8, (s >> 8) as u8, (s >> 16) as u8])
+            }
+        });
+        let stats = work_stats(&img);
+        let lum = luma_plane(&img);
+        assert_eq!(stats.luma, lum);
+        assert_eq!(stats.mean, (lum.iter().map(|l| u64::from(*l)).sum::<u64>() / lum.len() as u64) as u8);
+        let saturated: Vec<bool> = img.pixels().map(|p| p.0.iter().all(|c| *c >= 250)).collect();
+        assert_eq!(stats.saturated, saturated);
+        assert!(stats.saturated.iter().any(|s| *s));
+        assert_eq!(stats.emblem_score, emblem_score(&img));
+        assert!(stats.emblem_score > 0.0);
+    }
 }
