@@ -28,3 +28,9 @@ fn numbers_corpus_replays_without_panics() {
     let n = replay("numbers", intake_rules::fuzzing::text_checks);
     assert!(n >= 8, "the numbers corpus has its seeds ({n})");
 }
+
+#[test]
+fn sanitize_corpus_replays_without_panics() {
+    let n = replay("sanitize", intake_rules::fuzzing::sanitize);
+    assert!(n >= 10, "the sanitize corpus has its seeds ({n})");
+}
