@@ -7,6 +7,9 @@
 #[path = "../tests/common/synth.rs"]
 mod synth;
 
+#[path = "../tests/common/walker.rs"]
+mod walker;
+
 #[path = "../tests/common/hostile_images.rs"]
 mod hostile_images;
 

@@ -32,10 +32,7 @@ pub struct Case {
     pub why: &'static str,
 }
 
-/// A certificate-number-like string hidden in the EXIF blocks: no output may contain it.
-pub const SECRET: &[u8] = b"110101199003078515";
-/// A GPS marker text hidden next to it.
-pub const GPS_MARKER: &[u8] = b"GPS-HOME-39.9042N-116.4074E";
+pub use super::walker::{GPS_MARKER, SECRET};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")

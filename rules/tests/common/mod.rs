@@ -4,3 +4,4 @@
 pub mod corpus;
 pub mod hostile_images;
 pub mod synth;
+pub mod walker;
