@@ -99,6 +99,16 @@ catalog! {
     ImageDimensionsOverLimit = "image.dimensions_over_limit", Error,
         zh: "图片尺寸 {width}×{height} 超出上限 {max}×{max} 像素。", en: "The image is {width}×{height} pixels, over the {max}×{max} limit.",
         hint_zh: "请缩小图片后重新上传。", hint_en: "Shrink the picture and upload it again.";
+    // ---- image structure (issue 11: the sanitizer) ----
+    ImageUnsupportedEncoding = "image.unsupported_encoding", Error,
+        zh: "图片采用了不支持的 JPEG 编码方式（{encoding}），无法读取。", en: "The picture uses a JPEG encoding that cannot be read ({encoding}).",
+        hint_zh: "请用看图或修图软件打开图片，另存为（导出为）普通 JPEG 后重新上传。", hint_en: "Open the picture in a viewer or photo editor, save (export) it as a normal JPEG and upload that file.";
+    ImageMalformedSegments = "image.malformed_segments", Error,
+        zh: "图片文件结构异常（{detail}），无法安全处理。", en: "The picture's file structure is damaged or unusual ({detail}) and cannot be handled safely.",
+        hint_zh: "请用看图或修图软件打开图片，另存为普通 JPEG 后重新上传。", hint_en: "Open the picture in a viewer or photo editor, save it as a normal JPEG and upload that file.";
+    ImageColourSpace = "image.colour_space", Error,
+        zh: "证件照的色彩格式为 {detected}，须为普通 RGB JPEG。", en: "The standard photo is stored as {detected}; it must be an ordinary RGB JPEG.",
+        hint_zh: "自动修正会转换为普通 JPEG。", hint_en: "The automatic fix converts it to an ordinary JPEG.";
 
     // ---- the standard photo (FAQ 5) ----
     PhotoNotJpeg = "photo.not_jpeg", Error,

@@ -4,6 +4,7 @@
 //! checked against explicit limits before any pixel buffer is allocated; the
 //! EXIF orientation is read so every check sees the picture upright.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 pub use image::metadata::Orientation;
@@ -134,6 +135,12 @@ pub enum DecodeError {
     },
     /// The data is damaged or truncated.
     Corrupt,
+    /// A JPEG encoding the decoder does not read (12-bit, lossless, hierarchical,
+    /// arithmetic coding), named; recognised from the header before decoding.
+    UnsupportedEncoding(&'static str),
+    /// The JPEG's segment structure is broken or carries segments a decoder
+    /// must not see (see [`crate::sanitize::Verdict::Malformed`]), described.
+    MalformedSegments(&'static str),
 }
 
 /// What a file's header says, read without decoding its pixels.
@@ -391,7 +398,7 @@ fn check_declared(
 }
 
 fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDecoder + 'a>, Header), DecodeError> {
-    let sniffed = precheck(bytes, limits)?;
+    let (sniffed, audit) = precheck_audited(bytes, limits)?;
     let mut decoder: Box<dyn ImageDecoder + 'a> = match reader(bytes, sniffed, limits)?.into_decoder() {
         Ok(d) => Box::new(d),
         Err(image::ImageError::Limits(_)) => return Err(over_limit(bytes, limits)),
@@ -402,11 +409,35 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDeco
     let exif = decoder.exif_metadata().ok().flatten();
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
-    let metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
+    let mut metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
+    if let Some(audit) = audit {
+        // The decoder reads metadata only before the first scan; the full parse sees all of it
+        // (EXIF between progressive scans or after EOI).
+        metadata.exif |= audit.has_exif;
+        metadata.gps |= audit.has_gps;
+        metadata.xmp |= audit.has_xmp;
+    }
+    if sniffed == Sniffed::Png {
+        // Ancillary chunks are not given to the decoder (see `png_decoding_chunks`): read
+        // their keywords here.
+        if let Ok(h) = png_header(bytes, bytes.len(), limits, false) {
+            metadata.exif |= h.metadata.exif;
+            metadata.gps |= h.metadata.gps;
+            metadata.xmp |= h.metadata.xmp;
+        }
+    }
     Ok((decoder, Header { format: sniffed, width, height, orientation, metadata }))
 }
 
 fn precheck(bytes: &[u8], limits: &DecodeLimits) -> Result<Sniffed, DecodeError> {
+    precheck_audited(bytes, limits).map(|(s, _)| s)
+}
+
+/// [`precheck`], with the full parse of a JPEG.
+fn precheck_audited(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<(Sniffed, Option<crate::sanitize::Audit>), DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -414,9 +445,24 @@ fn precheck(bytes: &[u8], limits: &DecodeLimits) -> Result<Sniffed, DecodeError>
         return Err(DecodeError::TooLarge { size: bytes.len(), limit: limits.max_file_bytes });
     }
     match sniff(bytes) {
-        Sniffed::Jpeg if !jpeg_complete(bytes) => Err(DecodeError::Corrupt),
-        s @ (Sniffed::Jpeg | Sniffed::Png) => Ok(s),
+        Sniffed::Jpeg => jpeg_structure(bytes).map(|a| (Sniffed::Jpeg, Some(a))),
+        Sniffed::Png => Ok((Sniffed::Png, None)),
         other => Err(DecodeError::Unsupported(other)),
+    }
+}
+
+/// The full segment parse of a JPEG ([`crate::sanitize::audit`]), refusing what no
+/// decoder may see: truncation (no EOI after the scans) is [`DecodeError::Corrupt`],
+/// 12-bit/lossless/hierarchical/arithmetic-coded frames are
+/// [`DecodeError::UnsupportedEncoding`], broken segments [`DecodeError::MalformedSegments`].
+pub fn jpeg_structure(bytes: &[u8]) -> Result<crate::sanitize::Audit, DecodeError> {
+    use crate::sanitize::Verdict;
+    let audit = crate::sanitize::audit(bytes);
+    match audit.verdict {
+        Verdict::Clean | Verdict::Reencode(_) => Ok(audit),
+        Verdict::Truncated => Err(DecodeError::Corrupt),
+        Verdict::Unsupported(what) => Err(DecodeError::UnsupportedEncoding(what)),
+        Verdict::Malformed(what) => Err(DecodeError::MalformedSegments(what)),
     }
 }
 
@@ -449,13 +495,17 @@ fn reader<'a>(
     bytes: &'a [u8],
     sniffed: Sniffed,
     limits: &DecodeLimits,
-) -> Result<ImageReader<Cursor<&'a [u8]>>, DecodeError> {
+) -> Result<ImageReader<Cursor<Cow<'a, [u8]>>>, DecodeError> {
     if !cfg!(feature = "png") && sniffed == Sniffed::Png {
         // Built without the PNG decoder (the widget: the browser decodes PNGs).
         return Err(DecodeError::Unsupported(Sniffed::Png));
     }
-    let format = if sniffed == Sniffed::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let (format, data) = if sniffed == Sniffed::Jpeg {
+        (ImageFormat::Jpeg, Cow::Borrowed(bytes))
+    } else {
+        (ImageFormat::Png, Cow::Owned(png_decoding_chunks(bytes)))
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(data), format);
     let mut image_limits = Limits::default();
     image_limits.max_image_width = Some(limits.max_side);
     image_limits.max_image_height = Some(limits.max_side);
@@ -478,6 +528,34 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeErro
         _ => DecodeError::Corrupt,
     })?;
     Ok(Decoded::from_pixels(header, to_rgb(image), false))
+}
+
+/// The chunks of a PNG that its pixel decoder is given: the signature, `IHDR`, `PLTE`, `tRNS`,
+/// `IDAT`, `eXIf` (uncompressed: bounded by the file) and `IEND`, copied whole. Every other chunk,
+/// above all the compressed ancillary ones (`iCCP`, `zTXt`, `iTXt`) and animation chunks, is left
+/// out, so nothing is inflated but the pixels, which the decoder's limits bound: a PNG whose
+/// `iCCP` inflates to 1 GiB costs its own size. Their keywords are read by [`png_header`].
+/// A chunk whose length runs past the end is copied as it is (the decoder refuses it as truncated).
+pub fn png_decoding_chunks(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(bytes.get(..8).unwrap_or(bytes));
+    let mut at = 8;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let end = at.saturating_add(12).saturating_add(len);
+        let Some(chunk) = bytes.get(at..end) else {
+            out.extend_from_slice(&bytes[at..]);
+            break;
+        };
+        if matches!(&head[4..8], b"IHDR" | b"PLTE" | b"tRNS" | b"IDAT" | b"eXIf" | b"IEND") {
+            out.extend_from_slice(chunk);
+        }
+        if &head[4..8] == b"IEND" {
+            break;
+        }
+        at = end;
+    }
+    out
 }
 
 /// Deflate cannot compress better than about 1032:1.
@@ -511,8 +589,12 @@ fn plausible_len(bytes: &[u8], len: usize, sniffed: Sniffed, width: u32, height:
 
 fn over_limit(bytes: &[u8], limits: &DecodeLimits) -> DecodeError {
     // The header parsed far enough to trip a limit: report the declared size when it can be read cheaply.
-    let format = if sniff(bytes) == Sniffed::Jpeg { ImageFormat::Jpeg } else { ImageFormat::Png };
-    let dims = ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().ok();
+    let (format, data) = if sniff(bytes) == Sniffed::Jpeg {
+        (ImageFormat::Jpeg, Cow::Borrowed(bytes))
+    } else {
+        (ImageFormat::Png, Cow::Owned(png_decoding_chunks(bytes)))
+    };
+    let dims = ImageReader::with_format(Cursor::new(data), format).into_dimensions().ok();
     let (width, height) = dims.unwrap_or((0, 0));
     DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side }
 }
@@ -588,7 +670,12 @@ mod tests {
         assert_eq!(decode(b"GIF89a....", &DecodeLimits::DEFAULT).unwrap_err(), DecodeError::Unsupported(Sniffed::Gif));
         let small = DecodeLimits { max_file_bytes: 4, ..DecodeLimits::DEFAULT };
         assert_eq!(decode(b"\xFF\xD8\xFF\xE0\0", &small).unwrap_err(), DecodeError::TooLarge { size: 5, limit: 4 });
-        assert_eq!(decode(b"\xFF\xD8\xFF\xE0\0\0", &DecodeLimits::DEFAULT).unwrap_err(), DecodeError::Corrupt);
+        // A segment length below 2 is a broken structure (it was `Corrupt` before the full parse).
+        assert_eq!(
+            decode(b"\xFF\xD8\xFF\xE0\0\0", &DecodeLimits::DEFAULT).unwrap_err(),
+            DecodeError::MalformedSegments("a segment length below 2")
+        );
+        assert_eq!(decode(b"\xFF\xD8\xFF\xE0\0\x10JF", &DecodeLimits::DEFAULT).unwrap_err(), DecodeError::Corrupt);
         assert!(jpeg_complete(b"\xFF\xD8\xFF\xE0\x00\x04ab\xFF\xDA\x00\x02\x12\x34\xFF\xD9"));
         // An APP1 block carrying a thumbnail's EOI does not count; the scan has none.
         assert!(!jpeg_complete(b"\xFF\xD8\xFF\xE1\x00\x04\xFF\xD9\xFF\xDA\x00\x02\x12\x34"));

@@ -20,7 +20,7 @@ pub fn file_checks(data: &[u8]) {
         let _ = document::check_pair(&d, &d);
     }
     let _ = attachment::check("work_certificate", data);
-    let _ = crate::jpeg::strip_metadata(data);
+    sanitize(data);
 }
 
 /// The PDF parser and rewrite (`pdf::sanitize`, through `attachment::check`) on arbitrary
@@ -52,4 +52,24 @@ pub fn text_checks(data: &[u8]) {
     let _ = form::numbers::mask(&text);
     let _ = form::has_pinyin(&text);
     let _ = form::parse_raw(data);
+}
+
+/// The sanitizer on arbitrary bytes: its audit never panics, and whatever it
+/// rebuilds is clean under its own audit, is a fixed point, is never longer
+/// than the input plus the JFIF header it writes, and decodes to the same pixels.
+pub fn sanitize(data: &[u8]) {
+    let audit = crate::sanitize::audit(data);
+    if let Some(rebuilt) = crate::sanitize::rebuild_audited(data, &audit) {
+        let again = crate::sanitize::audit(&rebuilt);
+        assert!(again.is_clean(), "a rebuild is not clean: {again:?}");
+        assert_eq!(Some(rebuilt.len()), audit.rebuilt_len());
+        assert!(rebuilt.len() <= data.len() + crate::sanitize::JFIF_APP0.len() + 2);
+        assert_eq!(crate::sanitize::rebuild(&rebuilt).as_deref(), Some(&rebuilt[..]), "not a fixed point");
+        // Lossless: what decodes decodes to the same pixels after the rebuild.
+        let limits = crate::decode::DecodeLimits { max_pixels: 1 << 20, ..crate::decode::DecodeLimits::DEFAULT };
+        if let Ok(before) = crate::decode::decode(data, &limits) {
+            let after = crate::decode::decode(&rebuilt, &limits).expect("the rebuild decodes");
+            assert!(before.raw == after.raw, "the rebuild changed the pixels");
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! JPEG output: the encoder every re-encoded image goes through, and a
-//! lossless metadata strip for JPEGs that are accepted as given.
+//! JPEG output: the encoder every re-encoded image goes through, and the
+//! choice between it and the sanitizer's lossless rebuild ([`crate::sanitize`]).
 
 use image::RgbImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
@@ -76,56 +76,12 @@ pub fn encode_within(img: &RgbImage, min: usize, max: usize) -> Option<Encoded> 
     best
 }
 
-/// Removes metadata segments (APP1 EXIF/XMP, APP13 IPTC, other APPn except
-/// JFIF APP0, ICC APP2 and Adobe APP14, and COM) from a JPEG without
-/// re-encoding. Returns `None` when the marker structure is broken.
-pub fn strip_metadata(jpeg: &[u8]) -> Option<Vec<u8>> {
-    if jpeg.get(0..2) != Some(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(jpeg.len());
-    out.extend_from_slice(&jpeg[..2]);
-    let mut i = 2;
-    loop {
-        // Skip fill bytes.
-        while jpeg.get(i) == Some(&0xFF) && jpeg.get(i + 1) == Some(&0xFF) {
-            i += 1;
-        }
-        if jpeg.get(i) != Some(&0xFF) {
-            return None;
-        }
-        let marker = *jpeg.get(i + 1)?;
-        if marker == 0xDA || marker == 0xD9 {
-            // Start of scan: the rest is entropy-coded data and later markers; copy it whole.
-            out.extend_from_slice(&jpeg[i..]);
-            return Some(out);
-        }
-        let len = usize::from(u16::from_be_bytes([*jpeg.get(i + 2)?, *jpeg.get(i + 3)?]));
-        if len < 2 {
-            return None;
-        }
-        let end = i.checked_add(2 + len)?;
-        let segment = jpeg.get(i..end)?;
-        let payload = &segment[4..];
-        let keep = match marker {
-            0xE0 => payload.starts_with(b"JFIF\0") || payload.starts_with(b"JFXX\0"),
-            0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
-            0xEE => payload.starts_with(b"Adobe"),
-            0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
-            _ => true,
-        };
-        if keep {
-            out.extend_from_slice(segment);
-        }
-        i = end;
-    }
-}
-
 /// The stored form of an accepted picture: a JPEG that is already upright
-/// and within the size cap (`out` equals its own dimensions) is kept with its
-/// metadata segments stripped losslessly (no second generation of JPEG loss,
-/// and no encode on the server for what the widget already re-encoded);
-/// anything else is rendered by `render` and encoded at `quality`.
+/// and within the size cap (`out` equals its own dimensions) is rebuilt
+/// losslessly by [`crate::sanitize::rebuild`] (no second generation of JPEG
+/// loss, and no encode on the server for what the widget already re-encoded);
+/// anything else, and every JPEG the sanitizer does not rebuild (CMYK, YCCK,
+/// Adobe-transformed), is rendered by `render` and encoded at `quality`.
 pub fn keep_or_encode(
     bytes: &[u8],
     decoded: &crate::decode::Decoded,
@@ -137,16 +93,19 @@ pub fn keep_or_encode(
     if decoded.format == crate::decode::Sniffed::Jpeg
         && upright
         && decoded.raw.dimensions() == out
-        && let Some(stripped) = strip_metadata(bytes)
+        && let Some(rebuilt) = crate::sanitize::rebuild(bytes)
     {
-        return stripped;
+        return rebuilt;
     }
     encode(&render(), quality)
 }
 
-/// True when a JPEG carries an APP1 segment (EXIF or XMP), APP13 or COM.
+/// True when a JPEG carries anything but what decoding needs (APPn other than
+/// one JFIF APP0, COM, JPGn, trailing bytes, a second image), by the sanitizer's
+/// full parse ([`crate::sanitize::audit`]).
 pub fn has_metadata_segments(jpeg: &[u8]) -> bool {
-    strip_metadata(jpeg).is_some_and(|s| s.len() != jpeg.len())
+    let a = crate::sanitize::audit(jpeg);
+    a.app_segments > 0 || a.com > 0 || a.jpgn > 0 || a.trailing_bytes > 0 || a.images > 1
 }
 
 #[cfg(test)]
@@ -172,23 +131,5 @@ mod tests {
         assert!((10 * 1024..=60 * 1024).contains(&out.bytes.len()), "{} bytes", out.bytes.len());
         assert!(out.quality >= MIN_QUALITY);
         assert!(encode_within(&img, 1, 200).is_none(), "200 bytes cannot hold this picture");
-    }
-
-    #[test]
-    fn strip_removes_app1_and_com_but_keeps_the_picture() {
-        let img = RgbImage::from_pixel(16, 16, Rgb([10, 200, 30]));
-        let plain = encode(&img, 90);
-        // Insert an APP1 and a COM segment after SOI.
-        let mut with_meta = plain[..2].to_vec();
-        with_meta.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x0A]);
-        with_meta.extend_from_slice(b"Exif\0\0ab");
-        with_meta.extend_from_slice(&[0xFF, 0xFE, 0x00, 0x05, b'h', b'i', b'!']);
-        with_meta.extend_from_slice(&plain[2..]);
-        assert!(has_metadata_segments(&with_meta));
-        let stripped = strip_metadata(&with_meta).unwrap();
-        assert_eq!(stripped, plain);
-        assert!(!has_metadata_segments(&plain));
-        assert_eq!(strip_metadata(b"\xFF\xD8\xFF\xE1\xFF"), None);
-        assert_eq!(strip_metadata(b"nope"), None);
     }
 }

@@ -26,6 +26,7 @@ pub mod pixels;
 pub mod profile;
 pub mod report;
 pub mod resample;
+pub mod sanitize;
 pub mod submission;
 pub mod wire;
 

@@ -184,6 +184,14 @@ fn finish_fix(analysis: PhotoAnalysis, profile: &PhotoProfile) -> FixOutcome {
     FixOutcome { before, output, crop }
 }
 
+/// What is stored of a photo that passes as given: the sanitizer's lossless rebuild
+/// ([`crate::sanitize::rebuild`]: SOI, JFIF, tables, frame, scans, EOI, nothing else). None
+/// when the file is not a JPEG the sanitizer rebuilds; [`check`] reports an error for every
+/// such file, so a passing photo always has a stored form.
+pub fn stored(bytes: &[u8]) -> Option<Vec<u8>> {
+    crate::sanitize::rebuild(bytes)
+}
+
 /// Maps a decoder failure to the problem the accountant sees.
 pub fn decode_problem(field: &str, error: &DecodeError, accepted: &str) -> Problem {
     match error {
@@ -205,6 +213,10 @@ pub fn decode_problem(field: &str, error: &DecodeError, accepted: &str) -> Probl
             &[("width", width), ("height", height), ("max", max_side)],
         ),
         DecodeError::Corrupt => Problem::new(field, Code::ImageCorrupt, &[]),
+        DecodeError::UnsupportedEncoding(what) => {
+            Problem::new(field, Code::ImageUnsupportedEncoding, &[("encoding", what)])
+        }
+        DecodeError::MalformedSegments(what) => Problem::new(field, Code::ImageMalformedSegments, &[("detail", what)]),
     }
 }
 
@@ -363,13 +375,26 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
             .fixable(true),
         );
     }
-    if !(profile.min_bytes..=profile.max_bytes).contains(&bytes.len()) {
+    // A JPEG as given is stored rebuilt by the sanitizer (metadata, ICC, trailing data gone):
+    // its size is the rebuilt file's. One that cannot be rebuilt losslessly (CMYK, YCCK, an
+    // Adobe transform, RGB-coded) must be converted by the fix.
+    let mut stored_len = bytes.len();
+    if decoded.format == Sniffed::Jpeg && decoded.is_file_pixels() {
+        let audit = crate::sanitize::audit(bytes);
+        match audit.verdict {
+            crate::sanitize::Verdict::Reencode(what) => report.push(
+                Problem::new(FIELD, Code::ImageColourSpace, &[("detected", &format!("JPEG ({what})"))]).fixable(true),
+            ),
+            _ => stored_len = audit.rebuilt_len().unwrap_or(stored_len),
+        }
+    }
+    if !(profile.min_bytes..=profile.max_bytes).contains(&stored_len) {
         report.push(
             Problem::new(
                 FIELD,
                 Code::PhotoBytesOutOfRange,
                 &[
-                    ("size", &human_bytes(bytes.len())),
+                    ("size", &human_bytes(stored_len)),
                     ("min", &human_bytes(profile.min_bytes)),
                     ("max", &human_bytes(profile.max_bytes)),
                 ],

@@ -6,7 +6,6 @@ use crate::attachment;
 use crate::catalog::Code;
 use crate::document::{self, DocumentKind, ProcessedDocument};
 use crate::form::{self, Bundle, CertificateType, Context, PostStatus};
-use crate::jpeg;
 use crate::photo;
 use crate::profile::PhotoProfile;
 use crate::report::{Problem, Report};
@@ -248,8 +247,18 @@ pub fn check(
                 let ok = r.passes();
                 report.extend(r);
                 if ok {
-                    let stripped = jpeg::strip_metadata(bytes).unwrap_or_else(|| bytes.to_vec());
-                    files.push(StoredFile { part: *part, index, media_type: "image/jpeg", bytes: stripped });
+                    // A passing photo is a JPEG the sanitizer rebuilds (the check refuses one it
+                    // would not); nothing else is ever stored.
+                    match photo::stored(bytes) {
+                        Some(rebuilt) => {
+                            files.push(StoredFile { part: *part, index, media_type: "image/jpeg", bytes: rebuilt });
+                        }
+                        None => report.push(Problem::new(
+                            part.name(),
+                            Code::ImageMalformedSegments,
+                            &[("detail", &"not rebuildable")],
+                        )),
+                    }
                 }
             }
             Part::IdFront | Part::IdBack | Part::PassportInfo | Part::PassportValidity => {

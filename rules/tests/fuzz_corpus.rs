@@ -34,3 +34,9 @@ fn pdf_corpus_replays_without_panics() {
     let n = replay("pdf", intake_rules::fuzzing::pdf_checks);
     assert!(n >= 20, "the pdf corpus has its seeds ({n})");
 }
+
+#[test]
+fn sanitize_corpus_replays_without_panics() {
+    let n = replay("sanitize", intake_rules::fuzzing::sanitize);
+    assert!(n >= 10, "the sanitize corpus has its seeds ({n})");
+}

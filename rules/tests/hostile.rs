@@ -100,3 +100,35 @@ fn hostile_files_get_a_code_without_large_allocations() {
         assert!(peak < LIMIT, "{name} as a document: peak allocation {peak} bytes");
     }
 }
+
+/// A file of about 1 MB must never cost more than this to check.
+const INFLATION_LIMIT: usize = 64 * 1024 * 1024;
+
+#[test]
+fn the_hostile_corpus_is_checked_within_64_mb_each() {
+    // PNG iCCP / zTXt / iTXt chunks inflating to 64 MiB and a 512 KB eXIf (never inflated: the
+    // decoder is given only the chunks decoding needs), and every hostile JPEG.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hostile/images");
+    let profile = ProfileSet::embedded().default_profile();
+    let mut names: Vec<_> = std::fs::read_dir(&dir).expect("corpus").map(|e| e.expect("entry").path()).collect();
+    names.sort();
+    let mut checked = 0;
+    for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "png" || e == "jpg")) {
+        let bytes = std::fs::read(path).expect("file");
+        let name = path.display();
+        let peak = peak_during(|| {
+            let _ = photo::fix(&bytes, profile);
+        });
+        assert!(peak < INFLATION_LIMIT, "{name} as a photo: peak allocation {peak} bytes");
+        let peak = peak_during(|| {
+            let _ = document::check(DocumentKind::IdFront, &bytes);
+        });
+        assert!(peak < INFLATION_LIMIT, "{name} as a document: peak allocation {peak} bytes");
+        let peak = peak_during(|| {
+            let _ = attachment::check("work_certificate", &bytes);
+        });
+        assert!(peak < INFLATION_LIMIT, "{name} as an attachment: peak allocation {peak} bytes");
+        checked += 1;
+    }
+    assert!(checked >= 25, "{checked} files");
+}

@@ -557,39 +557,11 @@ fn summarize(name: &str, content_type: String, data: &[u8]) -> PartSummary {
     }
 }
 
-/// Whether a JPEG has an APP1 segment starting with `Exif\0\0` before its first scan.
+/// Whether a JPEG carries an EXIF block anywhere: the rules' full segment parse
+/// (`intake_rules::sanitize::audit`: every segment, between and after the scans, and
+/// trailing bytes after EOI), not a scan that stops at the first start of scan.
 fn jpeg_has_exif(data: &[u8]) -> bool {
-    if !data.starts_with(&[0xFF, 0xD8]) {
-        return false;
-    }
-    let mut pos = 2;
-    // Every step advances `pos` by at least one byte, so the loop ends.
-    while pos + 1 < data.len() {
-        if data[pos] != 0xFF {
-            return false; // not at a marker: corrupt
-        }
-        let marker = data[pos + 1];
-        match marker {
-            0xFF => pos += 1, // fill byte
-            0xDA | 0xD9 => return false,
-            0x01 | 0xD0..=0xD7 => pos += 2, // no length
-            _ => {
-                let Some(len) = data.get(pos + 2..pos + 4).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-                else {
-                    return false;
-                };
-                if len < 2 {
-                    return false;
-                }
-                let segment = data.get(pos + 4..(pos + 2 + len).min(data.len())).unwrap_or_default();
-                if marker == 0xE1 && segment.starts_with(b"Exif\0\0") {
-                    return true;
-                }
-                pos += 2 + len;
-            }
-        }
-    }
-    false
+    data.starts_with(&[0xFF, 0xD8]) && intake_rules::sanitize::audit(data).has_exif
 }
 
 /// `GET /v1/archives/{certificate_type}/{number}`.
@@ -1133,7 +1105,7 @@ mod tests {
     }
 
     #[test]
-    fn exif_detection_scans_markers_until_the_scan() {
+    fn exif_detection_is_the_rules_full_parse() {
         assert!(jpeg_has_exif(&jpeg(16, 16, true)));
         assert!(!jpeg_has_exif(&jpeg(16, 16, false)));
         assert!(!jpeg_has_exif(PDF));
@@ -1143,10 +1115,20 @@ mod tests {
         xmp.extend_from_slice(b"http://ns\0");
         xmp.extend_from_slice(&jpeg(4, 4, false)[2..]);
         assert!(!jpeg_has_exif(&xmp));
-        // "Exif" after the start of scan is image data, not metadata.
+        // A scan before any frame is not a JPEG structure: nothing after it is read as metadata.
         let mut after_scan = vec![0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02];
         after_scan.extend_from_slice(b"\xFF\xE1\x00\x08Exif\0\0");
         assert!(!jpeg_has_exif(&after_scan));
+        // EXIF placed after the scan of a real JPEG (as between progressive scans), or appended
+        // after EOI, is found: the parse follows the entropy-coded data to the next marker.
+        let plain = jpeg(16, 16, false);
+        let eoi = plain.len() - 2;
+        let mut between = plain[..eoi].to_vec();
+        between.extend_from_slice(b"\xFF\xE1\x00\x08Exif\0\0\xFF\xD9");
+        assert!(jpeg_has_exif(&between));
+        let mut appended = plain.clone();
+        appended.extend_from_slice(b"\xFF\xD8\xFF\xE1\x00\x08Exif\0\0");
+        assert!(jpeg_has_exif(&appended));
         // Fill bytes before a marker are allowed.
         let mut filled = vec![0xFF, 0xD8, 0xFF, 0xFF, 0xFF, 0xE1, 0x00, 0x08];
         filled.extend_from_slice(b"Exif\0\0");

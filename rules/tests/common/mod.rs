@@ -2,4 +2,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod corpus;
+pub mod hostile_images;
 pub mod synth;
+pub mod walker;

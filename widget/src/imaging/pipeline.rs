@@ -357,6 +357,25 @@ mod tests {
     }
 
     #[test]
+    fn every_uploaded_picture_is_the_sanitizers_or_the_encoders_output() {
+        // Hostile files through the worker's pipeline (the rules decoding them, as when the
+        // browser cannot): whatever would be uploaded is one clean image by the full parse.
+        for (part, bytes) in [
+            (Part::IdFront, &include_bytes!("../../../tests/fixtures/hostile/images/gps_between_scans.jpg")[..]),
+            (Part::IdFront, &include_bytes!("../../../tests/fixtures/hostile/images/cmyk.jpg")[..]),
+            (Part::IdFront, &include_bytes!("../../../tests/fixtures/hostile/images/second_jpeg_with_gps.jpg")[..]),
+            (Part::Photo, &include_bytes!("../../../tests/fixtures/hostile/images/gps_between_scans_photo.jpg")[..]),
+            (Part::WorkCertificate, &include_bytes!("../../../tests/fixtures/hostile/images/html_after_eoi.jpg")[..]),
+        ] {
+            let p = process(part, bytes, None, profile(""));
+            let out = p.output.expect("uploadable");
+            let audit = intake_rules::sanitize::audit(&out.bytes);
+            assert!(audit.is_clean() && !audit.has_exif && audit.icc_bytes == 0, "{part:?}: {audit:?}");
+            assert!(p.verdict.passes(), "{part:?}: {:?}", p.verdict);
+        }
+    }
+
+    #[test]
     fn output_names_follow_the_output_format() {
         assert_eq!(output_file_name(Part::Photo, "IMG_0001.HEIC", "image/jpeg"), "IMG_0001.jpg");
         assert_eq!(output_file_name(Part::IdFront, "", "image/jpeg"), "id_front.jpg");
