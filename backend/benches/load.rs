@@ -52,7 +52,8 @@ async fn main() {
         &config,
         format!(
             "[server]\naddr = \"{addr}\"\nbench_dir = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n[identity]\nissuer = \"{issuer}\"\naudience = \"intake-web\"\n\
-             [platform]\nbase_url = \"http://{platform}\"\n[forwarding]\nenabled = false\n",
+             [platform]\nbase_url = \"http://{platform}\"\n[forwarding]\nenabled = false\n\
+             [limits]\nmax_uploads_per_address = 0\n",
             dir.join("bare").display(),
             dir.join("intake.db").display()
         ),

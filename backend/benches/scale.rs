@@ -73,7 +73,8 @@ fn write_config(path: &Path, n: &NodeConfig, issuer: &str) {
          [identity]\nissuer = \"{issuer}\"\naudience = \"intake-web\"\n\
          [platform]\nbase_url = \"{}\"\ntimeout_secs = 5\n\
          [forwarding]\nenabled = {}\npoll_interval_ms = 100\nlease_secs = 3\nbase_delay_ms = 200\nmax_delay_ms = 1000\n\
-         [security]\nsubmissions_per_10_min = 0\nrequests_per_minute = 0\n",
+         [security]\nsubmissions_per_10_min = 0\nrequests_per_minute = 0\n\
+         [limits]\nmax_uploads_per_address = 0\n",
         n.addr, n.store_url, n.platform, n.forwarding
     );
     std::fs::write(path, text).unwrap();

@@ -103,6 +103,7 @@ pub async fn serve(
     let grace = Duration::from_secs(server.shutdown_grace_secs);
     let header_timeout = Duration::from_secs(server.header_read_timeout_secs.max(1));
     let request_timeout = Duration::from_secs(server.request_timeout_secs.max(1));
+    let security = api::security_headers(&state);
     let routes = match extra {
         Some(extra) => {
             use warp::Filter;
@@ -126,22 +127,33 @@ pub async fn serve(
                 () = &mut shutdown => break,
             };
             let svc = warp::service(routes.clone());
+            let security = security.clone();
             let hyper_svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ClientAddr(peer));
                 let mut svc = svc.clone();
+                let security = security.clone();
                 async move {
                     let call = tower_service::Service::call(&mut svc, req);
-                    match tokio::time::timeout(request_timeout, call).await {
-                        Ok(Ok(resp)) => Ok::<_, std::convert::Infallible>(resp),
+                    // Every answer carries the security headers: the API's, the sandbox pages'
+                    // (mounted as `extra`) and this loop's own 408.
+                    let mut resp = match tokio::time::timeout(request_timeout, call).await {
+                        Ok(Ok(resp)) => resp,
                         Ok(Err(never)) => match never {},
-                        Err(_) => Ok(crate::api::errors::ApiError::new(
-                            warp::http::StatusCode::REQUEST_TIMEOUT,
-                            "request",
-                            intake_rules::Code::RequestMalformed,
-                            &[("detail", &"request timed out")],
-                        )
-                        .response()),
-                    }
+                        Err(_) => {
+                            let mut resp = crate::api::errors::ApiError::new(
+                                warp::http::StatusCode::REQUEST_TIMEOUT,
+                                "request",
+                                intake_rules::Code::RequestTimeout,
+                                &[],
+                            )
+                            .response();
+                            resp.headers_mut()
+                                .insert(warp::http::header::CONNECTION, warp::http::HeaderValue::from_static("close"));
+                            resp
+                        }
+                    };
+                    api::secure_response(&security, &mut resp);
+                    Ok::<_, std::convert::Infallible>(resp)
                 }
             });
             let conn = hyper::server::conn::http1::Builder::new()
@@ -187,5 +199,67 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The first line of the demo's master key file.
+pub const DEMO_KEY_MARK: &str = "# DEMO master key of `intake demo` (sample people only): never use it for real data.";
+
+/// The master key of `intake demo` (base64 of 32 bytes): read from `path`, or generated there on
+/// first start (mode 0600, marked as a demo key). `intake serve` never calls this: production keys
+/// come from the configuration or `INTAKE_MASTER_KEYS`.
+pub fn demo_master_key(path: &std::path::Path) -> Result<String, String> {
+    use base64::Engine as _;
+    let read = |text: &str| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{}: no key line", path.display()))
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => return read(&text),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(format!("{}: {e}", path.display())),
+        Err(_) => {}
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+    let text = format!(
+        "{DEMO_KEY_MARK}\n# Generated on the demo's first start; it encrypts ./data/intake.db at rest. Deleting it makes the\n\
+         # stored demo submissions unreadable.\n{b64}\n"
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(b64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_key_is_generated_once_marked_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("intake-demo-key-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("demo-master-key.txt");
+        let first = demo_master_key(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(DEMO_KEY_MARK), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(demo_master_key(&path).unwrap(), first, "reused on later starts");
+        let keys = std::collections::HashMap::from([("demo".to_owned(), first)]);
+        assert!(crate::store::encrypted::KeyRing::from_config("demo", &keys).is_ok(), "a valid 32-byte key");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

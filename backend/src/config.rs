@@ -162,6 +162,8 @@ pub struct IdentityConfig {
     pub jwks_uri: Option<String>,
     /// Accepted clock skew, seconds.
     pub leeway_secs: u64,
+    /// Longest accepted token lifetime (`exp - iat`, or `exp - now` without `iat`), seconds.
+    pub max_token_lifetime_secs: u64,
     /// Claim names.
     pub claims: ClaimNames,
 }
@@ -173,6 +175,7 @@ impl Default for IdentityConfig {
             audience: "intake-web".into(),
             jwks_uri: None,
             leeway_secs: 2,
+            max_token_lifetime_secs: 24 * 3600,
             claims: ClaimNames::default(),
         }
     }
@@ -242,9 +245,28 @@ pub struct LimitsConfig {
     pub max_parts: usize,
     /// Submissions re-checked at once (image decoding is bounded by this).
     pub max_concurrent_checks: usize,
-    /// Upload bytes held in memory at once across all requests; further uploads wait (their
-    /// bytes stay in the kernel's socket buffers) until earlier ones are stored. Bounds RSS.
+    /// Upload bytes held in memory at once across all requests, counted as they are received
+    /// (not as declared); an upload that finds the budget spent waits (its bytes stay in the
+    /// kernel's socket buffers) up to `upload_budget_wait_secs`, then gets 503. Bounds RSS.
     pub max_inflight_upload_bytes: u64,
+    /// How long an upload waits for room in the in-flight budget before 503 `server.unavailable`.
+    pub upload_budget_wait_secs: u64,
+    /// Uploads (submissions and amendments) one person may have in progress at once; more are
+    /// 429 `request.too_many_uploads` before their body is read. 0 disables.
+    pub max_uploads_per_person: u32,
+    /// Uploads in progress at once from one client address (429 beyond). 0 disables.
+    pub max_uploads_per_address: u32,
+    /// The largest header block of one multipart part, bytes (400 `request.part_header_too_large`).
+    pub max_part_header_bytes: usize,
+    /// The most header lines of one multipart part.
+    pub max_part_header_lines: usize,
+    /// An upload that sends nothing for this long is cut with 408 `request.upload_too_slow`, seconds.
+    pub upload_idle_timeout_secs: u64,
+    /// After `upload_rate_grace_secs`, an upload must have averaged at least this many bytes per
+    /// second since it started (408 `request.upload_too_slow` otherwise); 0 disables.
+    pub min_upload_bytes_per_sec: u64,
+    /// Seconds an upload may take before the minimum rate applies.
+    pub upload_rate_grace_secs: u64,
 }
 
 impl Default for LimitsConfig {
@@ -256,6 +278,14 @@ impl Default for LimitsConfig {
             max_parts: 12,
             max_concurrent_checks: 2,
             max_inflight_upload_bytes: 96 * 1024 * 1024,
+            upload_budget_wait_secs: 10,
+            max_uploads_per_person: 2,
+            max_uploads_per_address: 16,
+            max_part_header_bytes: 8 * 1024,
+            max_part_header_lines: 16,
+            upload_idle_timeout_secs: 15,
+            min_upload_bytes_per_sec: 2048,
+            upload_rate_grace_secs: 10,
         }
     }
 }
@@ -399,6 +429,17 @@ impl Config {
             return Err(
                 "limits: max_part_bytes ≤ max_body_bytes ≤ max_inflight_upload_bytes; max_concurrent_checks ≥ 1".into(),
             );
+        }
+        if self.limits.max_part_header_bytes < 256
+            || self.limits.max_part_header_lines < 2
+            || self.limits.upload_idle_timeout_secs == 0
+        {
+            return Err(
+                "limits: max_part_header_bytes ≥ 256, max_part_header_lines ≥ 2, upload_idle_timeout_secs ≥ 1".into()
+            );
+        }
+        if self.identity.max_token_lifetime_secs == 0 {
+            return Err("identity.max_token_lifetime_secs must be positive".into());
         }
         if self.forwarding.concurrency == 0 || self.forwarding.base_delay_ms == 0 {
             return Err("forwarding: concurrency and base_delay_ms must be positive".into());

@@ -38,6 +38,8 @@ pub struct Forwarder {
     config: ForwardingConfig,
     metrics: Arc<Metrics>,
     wake: Arc<Notify>,
+    /// Set by a delivery, so the purge runs soon after it (not only once a minute).
+    delivered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Forwarder {
@@ -55,7 +57,7 @@ impl Forwarder {
         metrics: Arc<Metrics>,
         wake: Arc<Notify>,
     ) -> Forwarder {
-        Forwarder { store, platform, config, metrics, wake }
+        Forwarder { store, platform, config, metrics, wake, delivered: Arc::default() }
     }
 
     /// Runs until `stop` is notified: claim, deliver, sleep until woken or the poll interval passes.
@@ -80,8 +82,14 @@ impl Forwarder {
                     Err(e) => tracing::error!(error = %e, "claiming due submissions failed"),
                 }
             }
-            if now - last_purge > 60_000 {
+            // Image bytes go soon after delivery (within a second when kept for 0 hours), and
+            // at least once a minute for those whose retention has just expired.
+            let fresh = self.config.retention_hours == 0
+                && self.delivered.load(std::sync::atomic::Ordering::Relaxed)
+                && now - last_purge > 1000;
+            if fresh || now - last_purge > 60_000 {
                 last_purge = now;
+                self.delivered.store(false, std::sync::atomic::Ordering::Relaxed);
                 let before = now - self.config.retention_hours as i64 * 3_600_000;
                 match self.store.purge_delivered_files(before).await {
                     Ok(0) => {}
@@ -105,7 +113,10 @@ impl Forwarder {
             ForwardOutcome::Delivered { accepted } => {
                 self.metrics.forwarded();
                 tracing::info!(id = %c.id, attempts = c.attempts + 1, "forwarded to the platform");
-                self.store.mark_forwarded(&c.id, &c.lease_token, *accepted, now).await
+                let marked = self.store.mark_forwarded(&c.id, &c.lease_token, *accepted, now).await;
+                self.delivered.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.wake.notify_one();
+                marked
             }
             ForwardOutcome::Retry { error, retry_after } => {
                 self.metrics.retry();

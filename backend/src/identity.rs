@@ -2,7 +2,9 @@
 //! Connect issuer, verified against its JWKS. Discovery finds the JWKS; keys
 //! are cached and fetched again when a token names an unknown `kid` (at most
 //! once per [`REFRESH_COOLDOWN`]). Only RS256 and ES256 are accepted; `iss`,
-//! `aud`, `exp` and `sub` are required, `nbf` is enforced when present.
+//! `aud`, `exp` and `sub` are required, `nbf` is enforced when present, an
+//! `iat` in the future (beyond the clock skew) and a lifetime over
+//! `identity.max_token_lifetime_secs` are refused, and so is any `crit` header.
 //! Which claims carry the name, certificate and mobile is configuration.
 
 use std::collections::HashMap;
@@ -39,6 +41,8 @@ pub enum AuthError {
     UnknownKey,
     /// Signature, `iss`, `aud`, `exp`, `nbf` or a required claim failed.
     Invalid(String),
+    /// A `crit` header parameter (RFC 7515 §4.1.11: none is understood here).
+    Critical,
     /// The identity claims are missing or unusable.
     Claims(String),
     /// The issuer's keys could not be fetched (503, not 401).
@@ -48,6 +52,10 @@ pub enum AuthError {
 struct Keys {
     by_kid: HashMap<String, (Algorithm, DecodingKey)>,
     fetched: Option<Instant>,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Verifies bearer tokens.
@@ -93,6 +101,11 @@ impl Verifier {
             jsonwebtoken::errors::ErrorKind::InvalidAlgorithmName => AuthError::Algorithm("unsupported".into()),
             _ => AuthError::Malformed,
         })?;
+        // RFC 7515 §4.1.11: a `crit` extension the recipient does not understand must be
+        // refused; we understand none, so any `crit` is refused.
+        if header.crit.is_some() {
+            return Err(AuthError::Critical);
+        }
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(AuthError::Algorithm(format!("{:?}", header.alg)));
         }
@@ -112,7 +125,36 @@ impl Verifier {
         validation.leeway = self.config.leeway_secs;
         let data = jsonwebtoken::decode::<HashMap<String, Value>>(token, &key, &validation)
             .map_err(|e| AuthError::Invalid(format!("{:?}", e.kind())))?;
+        self.times(&data.claims, now_secs())?;
         self.caller(&data.claims)
+    }
+
+    /// `iat` not in the future beyond the clock skew; the lifetime (`exp - iat`, or `exp - now`
+    /// without `iat`) at most `max_token_lifetime_secs` (`exp`, `nbf` are checked by the decoder).
+    fn times(&self, claims: &HashMap<String, Value>, now: u64) -> Result<(), AuthError> {
+        let leeway = self.config.leeway_secs;
+        let number = |name: &str| -> Result<Option<u64>, AuthError> {
+            match claims.get(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .as_u64()
+                    .or_else(|| v.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
+                    .map(Some)
+                    .ok_or_else(|| AuthError::Invalid(format!("{name} is not a NumericDate"))),
+            }
+        };
+        let iat = number("iat")?;
+        let exp = number("exp")?.ok_or_else(|| AuthError::Invalid("exp missing".into()))?;
+        if let Some(iat) = iat
+            && iat > now.saturating_add(leeway)
+        {
+            return Err(AuthError::Invalid("iat in the future".into()));
+        }
+        let lifetime = exp.saturating_sub(iat.unwrap_or(now));
+        if lifetime > self.config.max_token_lifetime_secs.saturating_add(leeway) {
+            return Err(AuthError::Invalid(format!("lifetime {lifetime} s over the maximum")));
+        }
+        Ok(())
     }
 
     fn caller(&self, claims: &HashMap<String, Value>) -> Result<Caller, AuthError> {

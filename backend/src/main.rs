@@ -186,6 +186,16 @@ async fn demo(addr: SocketAddr) -> ExitCode {
     config.platform.base_url = format!("http://{platform_addr}");
     config.identity.issuer = format!("http://{addr}/sandbox/idp");
     config.forwarding.base_delay_ms = 1000;
+    // Encrypted at rest like a configured `serve`, under a demo key kept next to the database.
+    match app::demo_master_key(&data.join("demo-master-key.txt")) {
+        Ok(key) => {
+            config.store.encryption = Some(intake::config::EncryptionConfig {
+                active_key_id: "demo".into(),
+                keys: std::collections::HashMap::from([("demo".to_owned(), key)]),
+            });
+        }
+        Err(e) => return fail(&format!("the demo master key: {e}")),
+    }
     // Host pages on other origins (an embed test page) may be allowed here too, and the pages moved.
     if let Err(e) = config.apply_env(|k| {
         if matches!(k, "INTAKE_CORS_ORIGINS" | "INTAKE_FRAME_ANCESTORS" | "INTAKE_WWW_DIR") {
@@ -220,7 +230,7 @@ async fn demo(addr: SocketAddr) -> ExitCode {
          sign in:         http://{a}/sandbox/idp/authorize  (the page does this for you)\n\
          API config:      http://{a}/api/v1/config\n\
          platform sandbox http://{platform_addr}/_sandbox/received\n\
-         data:            ./data (SQLite: ./data/intake.db)\n\n\
+         data:            ./data (SQLite: ./data/intake.db, encrypted at rest with the DEMO key ./data/demo-master-key.txt)\n\n\
          With curl, as a sample person (xiamen-holder, elsewhere-holder, new-applicant, rare-name, passport-holder):\n\
          TOKEN=$(curl -s http://{a}/sandbox/idp/token/xiamen-holder | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')\n\
          curl -H \"Authorization: Bearer $TOKEN\" http://{a}/api/v1/archive\n\

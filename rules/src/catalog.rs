@@ -315,6 +315,22 @@ catalog! {
     ServerUnavailable = "server.unavailable", Error,
         zh: "服务暂时不可用。", en: "The service is temporarily unavailable.",
         hint_zh: "您的数据未丢失，请稍后重试。", hint_en: "Nothing was lost; try again later.";
+    // ---- upload budget, part headers, timeouts, duplicate headers (issue 11, parts 4 and 6) ----
+    RequestTimeout = "request.timeout", Error,
+        zh: "请求超时，服务器未能在限定时间内收到完整请求。", en: "The request timed out: the server did not receive the whole request in time.",
+        hint_zh: "请检查网络后重试；同一份材料不会被重复提交。", hint_en: "Check the connection and try again; the same bundle is never submitted twice.";
+    RequestUploadTooSlow = "request.upload_too_slow", Error,
+        zh: "上传过慢或已中断（低于每秒 {rate}），已停止接收。", en: "The upload was too slow or stalled (below {rate} per second) and was stopped.",
+        hint_zh: "请在网络较好时重新提交；同一份材料不会被重复提交。", hint_en: "Submit again on a better connection; the same bundle is never submitted twice.";
+    RequestTooManyUploads = "request.too_many_uploads", Error,
+        zh: "同时进行的上传过多，请 {seconds} 秒后再试。", en: "Too many uploads at once; try again in {seconds} seconds.",
+        hint_zh: "请等当前的上传完成后再提交，不要同时打开多个页面提交。", hint_en: "Wait for the current upload to finish; do not submit from several pages at once.";
+    RequestPartHeaderTooLarge = "request.part_header_too_large", Error,
+        zh: "上传内容中的分段头过大或过多（上限 {limit}）。", en: "A part header of the upload is too large or has too many lines (limit {limit}).",
+        hint_zh: "请使用采集页面提交，不要手工构造请求。", hint_en: "Submit through the collection page rather than a hand-made request.";
+    SubmissionIdempotencyKeyRepeated = "submission.idempotency_key_repeated", Error,
+        zh: "请求中有多个 Idempotency-Key 请求头，只能有一个。", en: "The request has more than one Idempotency-Key header; exactly one is allowed.",
+        hint_zh: "请刷新页面后重试。", hint_en: "Reload the page and try again.";
     /// The browser could not reach the server (widget only).
     NetworkUnavailable = "network.unavailable", Error,
         zh: "网络连接中断，无法连接服务器。", en: "The network connection was lost; the server cannot be reached.",

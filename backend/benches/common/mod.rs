@@ -85,9 +85,11 @@ impl Workload {
         let first17 = format!("350203{birth}{:03}", 2 * (i % 500) + 1);
         let number = format!("{first17}{}", resident_id_check_char(&first17).unwrap());
         let name = format!("压测{i}");
+        // Within the verifier's maximum token lifetime (identity.max_token_lifetime_secs, 24 h).
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let claims = json!({
-            "iss": self.issuer, "aud": "intake-web", "sub": format!("{}-{i}", self.prefix), "iat": 1_700_000_000u64,
-            "exp": 4_000_000_000u64, "name": name, "cert_type": "resident_id", "cert_no": number,
+            "iss": self.issuer, "aud": "intake-web", "sub": format!("{}-{i}", self.prefix), "iat": now,
+            "exp": now + 6 * 3600, "name": name, "cert_type": "resident_id", "cert_no": number,
             "phone_number": "13900139000"
         });
         let bundle = json!({

@@ -6,6 +6,7 @@
 pub mod errors;
 pub mod handlers;
 pub mod limits;
+pub mod multipart;
 pub mod openapi;
 pub mod submissions;
 
@@ -55,6 +56,10 @@ pub struct AppState {
     pub submission_limit: Arc<limits::RateLimiter>,
     /// API requests per client address.
     pub address_limit: Arc<limits::RateLimiter>,
+    /// Uploads in progress per person.
+    pub uploads_per_person: Arc<limits::Concurrency>,
+    /// Uploads in progress per client address.
+    pub uploads_per_address: Arc<limits::Concurrency>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -73,7 +78,11 @@ impl AppState {
             Arc::new(limits::RateLimiter::new(config.security.submissions_per_10_min, Duration::from_secs(600)));
         let address_limit =
             Arc::new(limits::RateLimiter::new(config.security.requests_per_minute, Duration::from_secs(60)));
+        let uploads_per_person = Arc::new(limits::Concurrency::new(config.limits.max_uploads_per_person));
+        let uploads_per_address = Arc::new(limits::Concurrency::new(config.limits.max_uploads_per_address));
         AppState {
+            uploads_per_person,
+            uploads_per_address,
             submission_limit,
             address_limit,
             config: Arc::new(config),
@@ -178,13 +187,19 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
         .and(auth.clone())
         .and(with_state.clone())
         .and(submissions::upload(state))
-        .and_then(submissions::submit);
+        .and_then(|caller: Caller, state: AppState, head: submissions::UploadHead| async move {
+            let upload = submissions::read_upload(&caller, &state, head).await?;
+            submissions::submit(caller, state, upload).await
+        });
     let amend = warp::path!("api" / "v1" / "submissions" / String / "amendments")
         .and(warp::post())
         .and(auth)
         .and(with_state)
         .and(submissions::upload(state))
-        .and_then(submissions::amend);
+        .and_then(|id: String, caller: Caller, state: AppState, head: submissions::UploadHead| async move {
+            let upload = submissions::read_upload(&caller, &state, head).await?;
+            submissions::amend(id, caller, state, upload).await
+        });
 
     let openapi = warp::path!("api" / "v1" / "openapi.json").and(warp::get()).map(openapi::serve);
 
@@ -280,6 +295,18 @@ pub fn security_headers(state: &AppState) -> warp::http::HeaderMap {
     headers
 }
 
+/// Adds every security header `resp` does not set itself (`headers` from [`security_headers`]) and
+/// `Cross-Origin-Resource-Policy: same-site` unless the route chose another. The serve loop applies
+/// it to every answer it sends (the API, the sandbox pages, its own 408), `app` to the API's.
+pub fn secure_response(headers: &warp::http::HeaderMap, resp: &mut Response) {
+    for (name, value) in headers {
+        resp.headers_mut().entry(name).or_insert_with(|| value.clone());
+    }
+    resp.headers_mut()
+        .entry("cross-origin-resource-policy")
+        .or_insert(warp::http::HeaderValue::from_static("same-site"));
+}
+
 fn origin_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host = rest.split('/').next().unwrap_or_default();
@@ -322,12 +349,9 @@ pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
     };
     // Everything but the page assets (see `routes`) is readable same-site only.
     served
-        .with(warp::reply::with::headers(headers))
-        .map(|reply| {
+        .map(move |reply| {
             let mut resp = warp::reply::Reply::into_response(reply);
-            resp.headers_mut()
-                .entry("cross-origin-resource-policy")
-                .or_insert(warp::http::HeaderValue::from_static("same-site"));
+            secure_response(&headers, &mut resp);
             resp
         })
         .boxed()

@@ -396,8 +396,12 @@ mod paths {
             (status = 201, description = "Accepted and durably stored.", body = Receipt),
             (status = 200, description = "A retry with the same key and body: the original submission.",
                 body = Receipt),
-            (status = 400, description = "`request.malformed` (multipart or bundle JSON) or \
-                `submission.idempotency_key` (missing or invalid key).", body = ErrorEnvelope),
+            (status = 400, description = "`request.malformed` (multipart or bundle JSON), \
+                `request.part_header_too_large` (a part's header block over its limit), \
+                `submission.idempotency_key` (missing or invalid key) or `submission.idempotency_key_repeated` \
+                (more than one).", body = ErrorEnvelope),
+            (status = 408, description = "`request.upload_too_slow` (the body stalled or came in below the \
+                minimum rate) or `request.timeout` (the whole request took too long).", body = ErrorEnvelope),
             (status = 409, description = "`submission.idempotency_conflict` (same key, different body) or \
                 `submission.already_submitted`.", body = ErrorEnvelope),
             (status = 413, description = "`request.too_large`: the whole body or one part is over its limit.",
@@ -420,8 +424,9 @@ mod paths {
         responses(
             (status = 201, description = "The amendment, accepted and durably stored.", body = Receipt),
             (status = 200, description = "A retry with the same key and body.", body = Receipt),
-            (status = 400, description = "`request.malformed` or `submission.idempotency_key`.",
-                body = ErrorEnvelope),
+            (status = 400, description = "`request.malformed`, `request.part_header_too_large`, \
+                `submission.idempotency_key` or `submission.idempotency_key_repeated`.", body = ErrorEnvelope),
+            (status = 408, description = "`request.upload_too_slow` or `request.timeout`.", body = ErrorEnvelope),
             (status = 403, description = "`modification.not_open`: the modification module is closed.",
                 body = ErrorEnvelope),
             (status = 404, description = "`submission.not_found`.", body = ErrorEnvelope),
@@ -484,7 +489,10 @@ impl Modify for CommonResponses {
             (
                 "RateLimited",
                 ResponseBuilder::new()
-                    .description("`request.rate_limited`: too many requests from this address or person.")
+                    .description(
+                        "`request.rate_limited`: too many requests from this address or person; on the upload \
+                         routes also `request.too_many_uploads`: too many uploads in progress at once.",
+                    )
                     .content("application/json", envelope())
                     .header("Retry-After", retry_after())
                     .build(),

@@ -14,7 +14,6 @@ use intake_rules::wire::{Receipt, SubmissionStatus};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use warp::filters::BoxedFilter;
-use warp::filters::multipart::FormData;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
@@ -39,6 +38,8 @@ pub struct Upload {
     pub hash: String,
     /// The share of the in-flight upload budget this upload holds until it is answered.
     pub budget: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The per-person and per-address upload slots, held until it is answered.
+    pub slots: Vec<super::limits::Slot>,
 }
 
 /// True for 8–128 visible ASCII characters.
@@ -46,20 +47,55 @@ pub fn valid_idempotency_key(key: &str) -> bool {
     (8..=128).contains(&key.len()) && key.bytes().all(|b| (0x21..=0x7E).contains(&b))
 }
 
-/// Header checks, then the streaming multipart read.
-pub fn upload(state: &AppState) -> BoxedFilter<(Upload,)> {
+/// The body of an upload, not yet read.
+pub type BodyStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<bytes::Bytes, warp::Error>> + Send + 'static>>;
+
+/// An upload whose headers passed: the key, the boundary, the client address and the unread body.
+pub struct UploadHead {
+    key: String,
+    boundary: String,
+    addr: Option<std::net::IpAddr>,
+    body: BodyStream,
+}
+
+impl std::fmt::Debug for UploadHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadHead").field("key", &self.key).field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+/// Header checks (no body byte is read): exactly one valid `Idempotency-Key`, multipart with a
+/// boundary, a declared length within `max_body_bytes`.
+pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
     let limits = state.config.limits.clone();
-    let limits2 = limits.clone();
     let metrics = state.metrics.clone();
-    let budget = state.upload_budget.clone();
-    warp::header::optional::<String>("idempotency-key")
-        .and(warp::header::optional::<String>("content-type"))
-        .and(warp::header::optional::<String>("content-length"))
-        .and_then(move |key: Option<String>, ct: Option<String>, len: Option<String>| {
+    warp::header::headers_cloned()
+        .and(warp::ext::optional::<crate::app::ClientAddr>())
+        .and(warp::body::stream().map(boxed_body))
+        .and_then(move |headers: warp::http::HeaderMap, addr: Option<crate::app::ClientAddr>, body: BodyStream| {
             let limits = limits.clone();
             let metrics = metrics.clone();
-            let budget = budget.clone();
             async move {
+                let keys: Vec<_> = headers.get_all("idempotency-key").iter().collect();
+                if keys.len() > 1 {
+                    metrics.refused(["submission.idempotency_key_repeated"]);
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Idempotency-Key",
+                        Code::SubmissionIdempotencyKeyRepeated,
+                        &[],
+                    )
+                    .reject());
+                }
+                let key = match keys.first().map(|k| k.to_str()) {
+                    None => None,
+                    Some(Ok(k)) => Some(k.to_owned()),
+                    Some(Err(_)) => {
+                        metrics.refused(["request.malformed"]);
+                        return Err(ApiError::malformed("invalid header idempotency-key").reject());
+                    }
+                };
                 let Some(key) = key.filter(|k| valid_idempotency_key(k)) else {
                     metrics.refused(["submission.idempotency_key"]);
                     return Err(ApiError::new(
@@ -70,7 +106,8 @@ pub fn upload(state: &AppState) -> BoxedFilter<(Upload,)> {
                     )
                     .reject());
                 };
-                if !ct.as_deref().is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data")) {
+                let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                if !ct.to_ascii_lowercase().starts_with("multipart/form-data") {
                     metrics.refused(["request.not_multipart"]);
                     return Err(ApiError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -80,31 +117,30 @@ pub fn upload(state: &AppState) -> BoxedFilter<(Upload,)> {
                     )
                     .reject());
                 }
-                let declared = len.and_then(|l| l.trim().parse::<u64>().ok());
+                let Some(boundary) = super::multipart::boundary(ct) else {
+                    metrics.refused(["request.malformed"]);
+                    return Err(ApiError::malformed("invalid header content-type").reject());
+                };
+                let declared = headers
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|l| l.trim().parse::<u64>().ok());
                 if declared.is_some_and(|l| l > limits.max_body_bytes) {
                     metrics.refused(["request.too_large"]);
                     return Err(too_large("request", limits.max_body_bytes).reject());
                 }
-                // Wait for room in the in-flight budget before reading the body (chunked
-                // uploads without a length reserve the largest allowed body).
-                let kib = declared.unwrap_or(limits.max_body_bytes).div_ceil(1024).max(1);
-                let permit = budget
-                    .acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
-                    .await
-                    .map_err(|_| ApiError::unavailable().reject())?;
-                Ok::<_, Rejection>((key, permit))
-            }
-        })
-        .and(warp::multipart::form().max_length(None))
-        .and_then(move |(key, permit): (String, tokio::sync::OwnedSemaphorePermit), form: FormData| {
-            let limits = limits2.clone();
-            async move {
-                let mut upload = read_parts(key, form, limits).await?;
-                upload.budget = Some(permit);
-                Ok::<_, Rejection>(upload)
+                Ok::<_, Rejection>(UploadHead { key, boundary, addr: addr.map(|a| a.0.ip()), body })
             }
         })
         .boxed()
+}
+
+fn boxed_body<S, B>(stream: S) -> BodyStream
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf,
+{
+    Box::pin(stream.map(|r| r.map(|mut b| b.copy_to_bytes(b.remaining()))))
 }
 
 fn too_large(field: &str, limit: u64) -> ApiError {
@@ -116,42 +152,186 @@ fn too_large(field: &str, limit: u64) -> ApiError {
     )
 }
 
-async fn read_parts(key: String, mut form: FormData, limits: LimitsConfig) -> Result<Upload, Rejection> {
-    let mut parts = Vec::new();
-    let mut total = 0u64;
-    let mut hasher = Sha256::new();
-    while let Some(part) = form.next().await {
-        let mut part = part.map_err(|e| ApiError::malformed(&format!("multipart: {e}")).reject())?;
-        if parts.len() >= limits.max_parts {
+fn too_slow(limits: &LimitsConfig) -> ApiError {
+    let rate = intake_rules::photo::human_bytes(usize::try_from(limits.min_upload_bytes_per_sec.max(1)).unwrap_or(1));
+    ApiError::new(StatusCode::REQUEST_TIMEOUT, "request", Code::RequestUploadTooSlow, &[("rate", &rate)])
+}
+
+/// How long to wait for more room in the in-flight budget before telling the client to come back.
+const RETRY_AFTER_BUSY_SECS: u64 = 5;
+
+/// The share of the in-flight budget held by one upload: one KiB permit per KiB received.
+struct Share {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Share {
+    /// Holds permits for `bytes` received in all; waits at most `wait` for them.
+    async fn cover(
+        &mut self,
+        budget: &std::sync::Arc<tokio::sync::Semaphore>,
+        bytes: u64,
+        wait: std::time::Duration,
+    ) -> Result<(), ApiError> {
+        let need = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        let have = self.permit.as_ref().map_or(0, |p| u32::try_from(p.num_permits()).unwrap_or(u32::MAX));
+        if need <= have {
+            return Ok(());
+        }
+        let more = need - have;
+        let acquired = match budget.clone().try_acquire_many_owned(more) {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(ApiError::unavailable()),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                match tokio::time::timeout(wait, budget.clone().acquire_many_owned(more)).await {
+                    Ok(Ok(p)) => p,
+                    Ok(Err(_)) => return Err(ApiError::unavailable()),
+                    Err(_) => {
+                        return Err(ApiError { retry_after: Some(RETRY_AFTER_BUSY_SECS), ..ApiError::unavailable() });
+                    }
+                }
+            }
+        };
+        match self.permit.as_mut() {
+            Some(p) => p.merge(acquired),
+            None => self.permit = Some(acquired),
+        }
+        Ok(())
+    }
+}
+
+/// Reads the body of an upload: per-person and per-address slots first (429 before any body
+/// byte is read), then the multipart parts as they arrive, each received byte covered by the
+/// in-flight budget before it is kept, with the part sizes, the header blocks, an idle timeout
+/// and a minimum average rate enforced as it goes.
+pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) -> Result<Upload, Rejection> {
+    let limits = &state.config.limits;
+    let metrics = &state.metrics;
+    let UploadHead { key, boundary, addr, mut body } = head;
+    let busy = |metrics: &crate::metrics::Metrics| {
+        metrics.refused(["request.too_many_uploads"]);
+        let secs = RETRY_AFTER_BUSY_SECS;
+        ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "request",
+                Code::RequestTooManyUploads,
+                &[("seconds", &secs)],
+            )
+        }
+        .reject()
+    };
+    let mut slots = Vec::with_capacity(2);
+    slots.push(state.uploads_per_person.try_acquire(&caller.subject).ok_or_else(|| busy(metrics))?);
+    if let Some(ip) = addr {
+        slots.push(state.uploads_per_address.try_acquire(&ip.to_string()).ok_or_else(|| busy(metrics))?);
+    }
+
+    let mut parser = super::multipart::Parser::new(
+        &boundary,
+        super::multipart::Limits {
+            max_header_bytes: limits.max_part_header_bytes,
+            max_header_lines: limits.max_part_header_lines,
+        },
+    );
+    let header_too_large = |metrics: &crate::metrics::Metrics| {
+        metrics.refused(["request.part_header_too_large"]);
+        let limit = intake_rules::photo::human_bytes(limits.max_part_header_bytes);
+        ApiError::new(StatusCode::BAD_REQUEST, "request", Code::RequestPartHeaderTooLarge, &[("limit", &limit)])
+            .reject()
+    };
+    let part_limit = |name: &str| if name == "bundle" { limits.max_bundle_bytes } else { limits.max_part_bytes };
+    let check_part = |part: &super::multipart::Part| -> Result<(), Rejection> {
+        let limit = part_limit(&part.name);
+        if part.bytes.len() as u64 > limit {
+            metrics.refused(["request.too_large"]);
+            return Err(too_large(&part.name, limit).reject());
+        }
+        Ok(())
+    };
+
+    let idle = std::time::Duration::from_secs(limits.upload_idle_timeout_secs.max(1));
+    let grace = std::time::Duration::from_secs(limits.upload_rate_grace_secs);
+    let rate = limits.min_upload_bytes_per_sec;
+    let budget_wait = std::time::Duration::from_secs(limits.upload_budget_wait_secs);
+    let started = tokio::time::Instant::now();
+    // Time spent waiting for the budget is ours, not the client's: it does not count against its rate.
+    let mut paused = std::time::Duration::ZERO;
+    let mut share = Share { permit: None };
+    let mut received = 0u64;
+    let mut parts: Vec<super::multipart::Part> = Vec::new();
+    loop {
+        let active = started.elapsed().saturating_sub(paused);
+        // The latest moment at which what was received still meets the rate.
+        let rate_deadline = if rate == 0 {
+            std::time::Duration::MAX
+        } else {
+            grace.max(std::time::Duration::from_secs_f64(received as f64 / rate as f64))
+        };
+        let wait = idle.min(rate_deadline.saturating_sub(active));
+        let next = match tokio::time::timeout(wait, body.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                metrics.refused(["request.upload_too_slow"]);
+                return Err(too_slow(limits).reject());
+            }
+        };
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|e| ApiError::malformed(&format!("body: {e}")).reject())?;
+        received += chunk.len() as u64;
+        if received > limits.max_body_bytes {
+            metrics.refused(["request.too_large"]);
+            return Err(too_large("request", limits.max_body_bytes).reject());
+        }
+        let waited = tokio::time::Instant::now();
+        share.cover(&state.upload_budget, received, budget_wait).await.map_err(|e| {
+            metrics.refused([e.problems.first().map_or("server.unavailable", |p| p.code.as_str())]);
+            e.reject()
+        })?;
+        paused += waited.elapsed();
+        parser.push(&chunk).map_err(|e| match e {
+            super::multipart::Error::HeaderTooLarge => header_too_large(metrics),
+            super::multipart::Error::Malformed(m) => {
+                metrics.refused(["request.malformed"]);
+                ApiError::malformed(&format!("multipart: {m}")).reject()
+            }
+        })?;
+        for part in parser.take_done() {
+            check_part(&part)?;
+            parts.push(part);
+        }
+        if let Some(part) = parser.current() {
+            check_part(part)?;
+        }
+        if parts.len() + usize::from(parser.current().is_some()) > limits.max_parts {
+            metrics.refused(["request.malformed"]);
             return Err(ApiError::malformed(&format!("more than {} parts", limits.max_parts)).reject());
         }
-        let name = part.name().to_owned();
-        let limit = if name == "bundle" { limits.max_bundle_bytes } else { limits.max_part_bytes };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.data().await {
-            let mut chunk = chunk.map_err(|e| ApiError::malformed(&format!("multipart: {e}")).reject())?;
-            while chunk.has_remaining() {
-                let slice = chunk.chunk();
-                let n = slice.len();
-                total += n as u64;
-                if (bytes.len() + n) as u64 > limit {
-                    return Err(too_large(&name, limit).reject());
-                }
-                if total > limits.max_body_bytes {
-                    return Err(too_large("request", limits.max_body_bytes).reject());
-                }
-                bytes.extend_from_slice(slice);
-                chunk.advance(n);
-            }
-        }
-        hasher.update(name.as_bytes());
-        hasher.update([0u8]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
-        parts.push((name, bytes));
     }
+    parser.finish().map_err(|e| {
+        metrics.refused(["request.malformed"]);
+        let detail = match e {
+            super::multipart::Error::Malformed(m) => m,
+            super::multipart::Error::HeaderTooLarge => "a part header is too large".into(),
+        };
+        ApiError::malformed(&format!("multipart: {detail}")).reject()
+    })?;
+    parts.extend(parser.take_done());
+
+    let mut hasher = Sha256::new();
+    let parts: Vec<(String, Vec<u8>)> = parts
+        .into_iter()
+        .map(|p| {
+            hasher.update(p.name.as_bytes());
+            hasher.update([0u8]);
+            hasher.update((p.bytes.len() as u64).to_le_bytes());
+            hasher.update(&p.bytes);
+            (p.name, p.bytes)
+        })
+        .collect();
     let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Upload { key, parts, hash, budget: None })
+    Ok(Upload { key, parts, hash, budget: share.permit, slots })
 }
 
 /// Today in Xiamen (UTC+8).

@@ -83,6 +83,14 @@ impl Signer {
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("ES256 signing with a valid key")
     }
 
+    /// Signs claims with header parameters edited by `edit` (tests: `crit`, other `typ`s).
+    pub fn sign_with_header(&self, edit: impl FnOnce(&mut Header), claims: &serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        edit(&mut header);
+        jsonwebtoken::encode(&header, claims, &self.encoding).expect("ES256 signing with a valid key")
+    }
+
     /// A token for a sample person.
     pub fn token_for(&self, issuer: &str, audience: &str, person: &Person, ttl: Duration) -> String {
         self.sign(&person_claims(issuer, audience, person, ttl))
@@ -126,6 +134,8 @@ pub struct SandboxIdp {
     audience: String,
     signer: Signer,
     codes: Arc<Mutex<HashMap<String, PendingCode>>>,
+    /// The registered redirect URIs; a request's `redirect_uri` must equal one of them as a parsed URL.
+    redirect_uris: Arc<Vec<url::Url>>,
 }
 
 impl std::fmt::Debug for SandboxIdp {
@@ -166,7 +176,26 @@ impl SandboxIdp {
             audience: audience.to_owned(),
             signer: Signer::generate("sandbox-es256-1"),
             codes: Arc::new(Mutex::new(HashMap::new())),
+            redirect_uris: Arc::new(default_redirect_uris(issuer)),
         }
+    }
+
+    /// Registers exactly these redirect URIs instead of the defaults (the pages of the issuer's
+    /// origin, `/`, `/index.html` and `/embed-demo.html`, on `127.0.0.1` and on `localhost`).
+    /// URIs that do not parse are ignored.
+    pub fn with_redirect_uris(mut self, uris: &[&str]) -> SandboxIdp {
+        self.redirect_uris = Arc::new(uris.iter().filter_map(|u| url::Url::parse(u).ok()).collect());
+        self
+    }
+
+    /// True when `uri` is, as a parsed URL, one of the registered redirect URIs (no prefix
+    /// matching: `http://127.0.0.1:1@evil.example/cb` names the host `evil.example`).
+    pub fn is_registered_redirect(&self, uri: &str) -> bool {
+        let Ok(parsed) = url::Url::parse(uri) else { return false };
+        parsed.username().is_empty()
+            && parsed.password().is_none()
+            && parsed.fragment().is_none()
+            && self.redirect_uris.iter().any(|r| *r == parsed)
     }
 
     /// The signing key (its JWKS is what the backend verifies against).
@@ -241,8 +270,8 @@ impl SandboxIdp {
             return warp::reply::with_status("unknown client or PKCE method (S256 only)", StatusCode::BAD_REQUEST)
                 .into_response();
         }
-        if !is_local_redirect(&q.redirect_uri) {
-            return warp::reply::with_status("redirect_uri must be on 127.0.0.1 or localhost", StatusCode::BAD_REQUEST)
+        if !self.is_registered_redirect(&q.redirect_uri) {
+            return warp::reply::with_status("redirect_uri is not registered for this client", StatusCode::BAD_REQUEST)
                 .into_response();
         }
         let Some(person) = q.person.as_deref().and_then(people::person) else {
@@ -300,10 +329,21 @@ impl SandboxIdp {
     }
 }
 
-fn is_local_redirect(uri: &str) -> bool {
-    ["http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/"]
-        .iter()
-        .any(|p| uri.starts_with(p))
+/// The demo's pages on the issuer's origin, under `127.0.0.1` and `localhost` alike.
+fn default_redirect_uris(issuer: &str) -> Vec<url::Url> {
+    let Ok(issuer) = url::Url::parse(issuer) else { return Vec::new() };
+    let port = issuer.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let host = issuer.host_str().unwrap_or("127.0.0.1");
+    let hosts = if matches!(host, "127.0.0.1" | "localhost") { vec!["127.0.0.1", "localhost"] } else { vec![host] };
+    let mut out = Vec::new();
+    for host in &hosts {
+        for page in ["/", "/index.html", "/embed-demo.html"] {
+            if let Ok(u) = url::Url::parse(&format!("{}://{host}{port}{page}", issuer.scheme())) {
+                out.push(u);
+            }
+        }
+    }
+    out
 }
 
 fn urlencode(s: &str) -> String {

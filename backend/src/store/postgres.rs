@@ -505,8 +505,11 @@ async fn purge_tx(client: &mut Client, before_ms: i64) -> Result<u64, StoreError
         )
         .await
         .db()?;
+    // The identity and bundle were kept for forwarding only (see the SQLite store). What
+    // PostgreSQL keeps of deleted rows (dead tuples until VACUUM, TOAST chunks, WAL segments) is
+    // not erased by this: encryption at rest with retired master keys is what makes it unreadable.
     tx.execute(
-        "UPDATE submissions SET files_purged = TRUE
+        "UPDATE submissions SET files_purged = TRUE, identity_json = '{}', bundle_json = '{}'
          WHERE delivered_at_ms IS NOT NULL AND delivered_at_ms < $1 AND NOT files_purged",
         &[&before_ms],
     )
