@@ -7,7 +7,7 @@
 
 mod common;
 
-#[path = "../../../rules/tests/common/walker.rs"]
+#[path = "../../rules/tests/common/walker.rs"]
 mod walker;
 
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! says; every written output is clean under the independent walker (a JPEG: no APPn but JFIF,
 //! no COM, no JPGn, nothing after EOI, one image, decodes; a PDF: nothing after its last `%%EOF`).
 
-#[path = "../../../rules/tests/common/walker.rs"]
+#[path = "../../rules/tests/common/walker.rs"]
 mod walker;
 
 use std::collections::BTreeSet;
