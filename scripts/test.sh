@@ -14,7 +14,7 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 step "npm ci (oidc-provider for the identity tests, playwright-core, puppeteer-core, axe-core, binaryen's wasm-opt)"
 npm ci --no-audit --no-fund --loglevel=error
 
-step "browser tests' system packages: Debian Chromium, Firefox ESR, WebKitGTK's driver and MiniBrowser under Xvfb, a CJK font; wasm-bindgen-cli"
+step "system packages: Debian Chromium, Firefox ESR, WebKitGTK's driver and MiniBrowser under Xvfb, a CJK font, qpdf; wasm-bindgen-cli"
 apt_missing=()
 [ -x /usr/bin/chromium ] || apt_missing+=(chromium chromium-driver)
 # Firefox is driven by puppeteer-core over WebDriver BiDi (no geckodriver); WebKit by WebKitWebDriver
@@ -23,6 +23,8 @@ apt_missing=()
 [ -x /usr/bin/WebKitWebDriver ] && [ -x /usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser ] || apt_missing+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null && command -v xauth >/dev/null || apt_missing+=(xvfb xauth)
 fc-list :lang=zh 2>/dev/null | grep -q . || apt_missing+=(fonts-wqy-microhei)
+# qpdf: the independent check of every PDF the rules rewrite (rules/tests/pdf_corpus.rs).
+command -v qpdf >/dev/null || apt_missing+=(qpdf)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${apt_missing[*]}: run as root, or: sudo apt-get install -y ${apt_missing[*]}" >&2

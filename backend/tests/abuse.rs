@@ -258,7 +258,7 @@ async fn a_part_header_that_never_ends_is_refused_quickly_with_bounded_memory() 
             Ok(Ok(())) => sent += CHUNK,
             _ => break, // refused (closed or reset), or the server stopped reading
         }
-        if sent % (4 * 1024 * 1024) == 0 {
+        if sent.is_multiple_of(4 * 1024 * 1024) {
             peak = peak.max(vm_rss_kib(pid));
         }
         if reader.is_finished() {

@@ -195,7 +195,7 @@ impl SandboxIdp {
         parsed.username().is_empty()
             && parsed.password().is_none()
             && parsed.fragment().is_none()
-            && self.redirect_uris.iter().any(|r| *r == parsed)
+            && self.redirect_uris.contains(&parsed)
     }
 
     /// The signing key (its JWKS is what the backend verifies against).

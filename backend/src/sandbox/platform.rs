@@ -1126,7 +1126,7 @@ mod tests {
         let mut between = plain[..eoi].to_vec();
         between.extend_from_slice(b"\xFF\xE1\x00\x08Exif\0\0\xFF\xD9");
         assert!(jpeg_has_exif(&between));
-        let mut appended = plain.clone();
+        let mut appended = plain;
         appended.extend_from_slice(b"\xFF\xD8\xFF\xE1\x00\x08Exif\0\0");
         assert!(jpeg_has_exif(&appended));
         // Fill bytes before a marker are allowed.
