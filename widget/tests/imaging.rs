@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use intake_rules::decode::{self, DecodeLimits};
 use intake_rules::submission::Part;
-use intake_rules::{Code, document, photo};
+use intake_rules::{Code, attachment, document, photo};
 use intake_widget::imaging::pipeline;
 use intake_widget::imaging::worker::{Answer, Decoder, Route, answer, scaled_request};
 use intake_widget::imaging::{ImageOutput, ImageResult, pair_problems};
@@ -256,10 +256,14 @@ async fn heic_the_browser_cannot_decode_explains_how_to_export_jpeg() {
 }
 
 #[wasm_bindgen_test]
-async fn pdfs_are_kept_as_given_and_documents_carry_their_fingerprint() {
+async fn pdfs_are_uploaded_as_the_rules_rewrite_and_documents_carry_their_fingerprint() {
+    // A PDF is uploaded as the rules' rewrite of it (the server's own check), never as given.
     let pdf = run(Part::WorkCertificate, "file/work_certificate.pdf", "", Route::Best).await;
-    let out = pdf.processed.output.expect("pdf kept");
-    assert_eq!((out.media_type, out.bytes.as_slice()), ("application/pdf", fixture("file/work_certificate.pdf")));
+    let out = pdf.processed.output.expect("pdf rewritten");
+    let given = fixture("file/work_certificate.pdf");
+    let server = attachment::check("work_certificate", given).output.expect("the server accepts it");
+    assert_eq!((out.media_type, out.bytes.as_slice()), ("application/pdf", server.bytes.as_slice()));
+    assert_ne!(out.bytes.as_slice(), given, "written out fresh, not kept as given");
 
     let result = |part, a: Answer| {
         let out = a.processed.output.expect("document output");
