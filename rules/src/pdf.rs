@@ -754,7 +754,9 @@ impl<'a> Doc<'a> {
         }
         let declared = match dict.get(b"Length") {
             Some(Obj::Int(n)) => usize::try_from(*n).ok(),
-            Some(Obj::Ref(r)) if !self.loading.contains(r) => {
+            // An indirect length is read only a few objects deep (a chain of streams whose
+            // lengths are the next stream would otherwise recurse through the whole file).
+            Some(Obj::Ref(r)) if !self.loading.contains(r) && self.loading.len() < 4 => {
                 self.loading.insert(num);
                 let len = self.get(*r);
                 self.loading.remove(&num);
@@ -795,6 +797,9 @@ impl<'a> Doc<'a> {
         let loaded = match self.xref.get(&num).copied() {
             None | Some(Entry::Free) => None,
             Some(Entry::At(at)) => {
+                if self.loading.len() > 8 {
+                    return Err(Refusal::TooMuch(Limit::Depth));
+                }
                 if !self.loading.insert(num) {
                     return Err(Refusal::Invalid("object refers to itself while loading"));
                 }
@@ -1163,6 +1168,10 @@ fn unpredict(data: Vec<u8>, parms: &Dict) -> Result<Vec<u8>, Refusal> {
     }
     let bpp = ((colors * bpc + 7) / 8) as usize;
     let row = ((colors * bpc * columns + 7) / 8) as usize;
+    // A row longer than the data is a lie (and would be allocated twice per row).
+    if row > data.len() {
+        return if data.is_empty() { Ok(data) } else { Err(Refusal::Invalid("predictor row longer than the data")) };
+    }
     let mut out = Vec::with_capacity(data.len());
     let mut prev = vec![0u8; row];
     for chunk in data.chunks(row + 1) {
@@ -1316,6 +1325,19 @@ mod tests {
         let wide = format!("<</Type/Catalog/Pages 2 0 R/X [{}]>>", "0 ".repeat(MAX_ELEMENTS + 1));
         let pdf = build(&[wide.as_bytes(), b"<</Type/Pages/Kids[]>>"], "/Size 3/Root 1 0 R");
         assert_eq!(sanitize(&pdf), Err(Refusal::TooMuch(Limit::Elements)));
+    }
+
+    #[test]
+    fn a_chain_of_indirect_lengths_does_not_recurse_through_the_file() {
+        // Stream n's /Length is object n+1, itself a stream: 3000 deep.
+        let mut objects: Vec<Vec<u8>> =
+            vec![b"<</Type/Catalog/Pages 2 0 R/X 3 0 R>>".to_vec(), b"<</Type/Pages/Kids[]>>".to_vec()];
+        for n in 3..3003 {
+            objects.push(format!("<</Length {} 0 R>>stream\nx\nendstream", n + 1).into_bytes());
+        }
+        let refs: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
+        let pdf = build(&refs, "/Size 3003/Root 1 0 R");
+        assert!(sanitize(&pdf).is_err());
     }
 
     #[test]
