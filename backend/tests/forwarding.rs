@@ -6,30 +6,15 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use intake::forwarder::Forwarder;
 use intake::sandbox::platform::{Fault, PlatformSandbox};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 
 fn free_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
-}
-
-fn start_forwarder(h: &Harness) -> Arc<Notify> {
-    let stop = Arc::new(Notify::new());
-    let f = Forwarder::new(
-        h.store.clone(),
-        h.state.platform.clone(),
-        h.state.config.forwarding.clone(),
-        h.state.metrics.clone(),
-        h.state.wake.clone(),
-    );
-    tokio::spawn(f.run(stop.clone()));
-    stop
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,7 +34,7 @@ async fn outage_then_recovery_delivers_everything_exactly_once() {
         assert_eq!(status, 201, "{receipt}");
         ids.push(receipt["id"].as_str().unwrap().to_owned());
     }
-    let stop = start_forwarder(&h);
+    let stop = h.start_forwarder();
     // Phase 1: nothing listens (connection refused) for a while.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let refused = h.state.metrics.render(None, 0);
@@ -116,7 +101,7 @@ async fn a_permanent_refusal_needs_attention_and_an_operator_retry_delivers_it()
         h.submit("/api/v1/submissions", Some(&token), Some("attention-key"), &valid_parts("xiamen-holder")).await;
     assert_eq!(status, 201);
     let id = receipt["id"].as_str().unwrap().to_owned();
-    let stop = start_forwarder(&h);
+    let stop = h.start_forwarder();
     let mut seen = serde_json::Value::Null;
     for _ in 0..100 {
         let (_, one) = h.get(&format!("/api/v1/submissions/{id}"), Some(&token)).await;

@@ -4,9 +4,12 @@
 //! platform receives (captured on the wire by a proxy in front of the platform sandbox) is
 //! clean under the independent walker (no APPn but JFIF, no COM, no JPGn, nothing after EOI,
 //! one image, no hidden string, decodes), and the sandbox's own `has_exif` record is false.
+//! The PDF table likewise: every PDF on the wire is judged by qpdf (`pdfcheck`).
 
 mod common;
 
+#[path = "../../rules/tests/common/pdfcheck.rs"]
+mod pdfcheck;
 #[path = "../../rules/tests/common/walker.rs"]
 mod walker;
 
@@ -17,19 +20,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use intake::forwarder::Forwarder;
 use intake::sandbox::platform::PlatformSandbox;
 use serde_json::Value;
-use tokio::sync::Notify;
 use warp::Filter;
 
 fn hostile() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hostile")
 }
 
-fn image_cases() -> Vec<Value> {
-    let table: Value =
-        serde_json::from_slice(&std::fs::read(hostile().join("images/expected.json")).expect("table")).expect("json");
+fn cases(table: &str) -> Vec<Value> {
+    let table: Value = serde_json::from_slice(&std::fs::read(hostile().join(table)).expect("table")).expect("json");
     table["files"].as_array().expect("files").clone()
 }
 
@@ -122,41 +122,54 @@ fn part_name(kind: &str) -> &'static str {
         "id-back" => "id_back",
         "passport-info" => "passport_info",
         "passport-validity" => "passport_validity",
-        "work-certificate" => "work_certificate",
+        // The API has no separate supporting-file part: supporting files get the work certificate's check.
+        "work-certificate" | "supporting" => "work_certificate",
         other => panic!("kind {other}"),
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_images_are_refused_or_reach_the_platform_clean() {
+fn media_type(file: &str) -> &'static str {
+    match file.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("pdf") => "application/pdf",
+        _ => "image/jpeg",
+    }
+}
+
+/// A platform sandbox behind a capturing proxy, and a backend (forwarding off) that sends to it.
+async fn setup(name: &str) -> (PlatformSandbox, Captured, Harness) {
     let sandbox = PlatformSandbox::new(None);
     let (sandbox_addr, _) =
         sandbox.clone().serve(SocketAddr::from(([127, 0, 0, 1], 0)), std::future::pending()).await.unwrap();
     let (proxy, captured) = capturing_proxy(sandbox_addr).await;
-    let h = Harness::new("hostile-api", |c| {
+    let h = Harness::new(name, |c| {
         c.forwarding.enabled = false;
         c.platform.base_url = format!("http://{proxy}");
         // One person sends every case: no per-person submission limit here.
         c.security.submissions_per_10_min = 0;
     })
     .await;
+    (sandbox, captured, h)
+}
+
+/// Submits a valid bundle with the case's part replaced by each case's file: refused cases must
+/// answer 422 with exactly their codes on that part, accepted ones 201. Returns the problems
+/// found and the ids accepted.
+async fn replay(h: &Harness, cases: &[Value]) -> (Vec<String>, Vec<String>) {
     let person = "xiamen-holder";
     let mut failures = Vec::new();
     let mut accepted_ids = Vec::new();
-    let cases = image_cases();
-    assert!(cases.len() >= 25);
     for (i, case) in cases.iter().enumerate() {
         let rel = case["file"].as_str().unwrap();
-        let kind = case["kind"].as_str().unwrap();
-        let name = part_name(kind);
+        let name = part_name(case["kind"].as_str().unwrap());
         let bytes = std::fs::read(hostile().join(rel)).unwrap();
-        let ct = if rel.ends_with(".png") { "image/png" } else { "image/jpeg" };
         let mut parts = valid_parts(person);
         parts.retain(|p| p.name != name);
-        parts.push(part(name, ct, bytes));
+        parts.push(part(name, media_type(rel), bytes));
         // A subject of its own per case: a person submits once (a second one is 409).
-        let token = h.token_with(person, |claims| claims["sub"] = format!("hostile-case-{i}").into());
-        let (status, v) = h.submit("/api/v1/submissions", Some(&token), Some(&format!("hostile-{i}")), &parts).await;
+        let token = h.token_with(person, |claims| claims["sub"] = format!("hostile-{rel}-{i}").into());
+        let (status, v) =
+            h.submit("/api/v1/submissions", Some(&token), Some(&format!("hostile-{rel}-{i}")), &parts).await;
         let want: BTreeSet<String> =
             case["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
         if case["accepted"].as_bool().unwrap() {
@@ -184,21 +197,26 @@ async fn hostile_images_are_refused_or_reach_the_platform_clean() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
-    assert!(accepted_ids.len() >= 15, "{} accepted", accepted_ids.len());
+    (failures, accepted_ids)
+}
 
-    let stop = Arc::new(Notify::new());
-    let f = Forwarder::new(
-        h.store.clone(),
-        h.state.platform.clone(),
-        h.state.config.forwarding.clone(),
-        h.state.metrics.clone(),
-        h.state.wake.clone(),
-    );
-    tokio::spawn(f.run(stop.clone()));
-    let delivered = eventually(Duration::from_secs(60), || sandbox.stats().distinct >= accepted_ids.len()).await;
+/// Runs the forwarder until the sandbox holds `n` distinct submissions.
+async fn deliver(h: &Harness, sandbox: &PlatformSandbox, n: usize) {
+    let stop = h.start_forwarder();
+    let delivered = eventually(Duration::from_secs(60), || sandbox.stats().distinct >= n).await;
     stop.notify_one();
     assert!(delivered, "all delivered: {:?}", sandbox.stats());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_images_are_refused_or_reach_the_platform_clean() {
+    let (sandbox, captured, h) = setup("hostile-api").await;
+    let cases = cases("images/expected.json");
+    assert!(cases.len() >= 25);
+    let (mut failures, accepted_ids) = replay(&h, &cases).await;
+    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(accepted_ids.len() >= 15, "{} accepted", accepted_ids.len());
+    deliver(&h, &sandbox, accepted_ids.len()).await;
     // The sandbox's own record, by the rules' full parse.
     for d in sandbox.received() {
         for p in &d.parts {
@@ -220,4 +238,36 @@ async fn hostile_images_are_refused_or_reach_the_platform_clean() {
     }
     assert!(images >= 3 * accepted_ids.len(), "{images} image parts captured for {} submissions", accepted_ids.len());
     assert!(failures.is_empty(), "{} unclean part(s) reached the platform:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The hostile PDF corpus through the API: refused files get exactly their codes; every PDF the
+/// platform receives is judged on the wire by qpdf (valid, at least one page, none of the refused
+/// or stripped keys, no leftover text) and has nothing after its one `%%EOF`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pdfs_are_refused_or_reach_the_platform_as_clean_rewrites() {
+    let qpdf = pdfcheck::qpdf();
+    let (sandbox, captured, h) = setup("hostile-api-pdf").await;
+    let cases = cases("pdf/expected.json");
+    assert!(cases.len() >= 25);
+    let (failures, accepted_ids) = replay(&h, &cases).await;
+    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    let accepted_pdfs = cases.iter().filter(|c| c["accepted"] == true).count();
+    assert_eq!(accepted_ids.len(), accepted_pdfs);
+    assert!(accepted_pdfs >= 6, "ordinary PDFs are accepted too ({accepted_pdfs})");
+    deliver(&h, &sandbox, accepted_ids.len()).await;
+    let mut pdfs = 0;
+    for (ct, body) in captured.lock().unwrap().iter() {
+        for (name, media, data) in multipart_parts(ct, body) {
+            if data.starts_with(b"%PDF-") || media == "application/pdf" {
+                pdfs += 1;
+                assert_eq!(media, "application/pdf", "{name}");
+                let label = format!("wire-{pdfs}-{name}.pdf");
+                pdfcheck::nothing_after_eof(&label, &data);
+                if let Some(q) = qpdf {
+                    pdfcheck::independent_check(q, &label, &data);
+                }
+            }
+        }
+    }
+    assert!(pdfs >= accepted_pdfs, "{pdfs} PDF parts captured for {accepted_pdfs} accepted PDFs");
 }

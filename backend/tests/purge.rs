@@ -10,11 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use intake::forwarder::Forwarder;
 use intake::store::encrypted::{EncryptedStore, KeyRing};
 use intake::store::sqlite::SqliteStore;
 use intake::store::{InsertOutcome, NewSubmission, Store, StoredFile, SubmissionKind};
-use tokio::sync::Notify;
 
 const GPS: &[u8] = b"GPSLatitude=24.4798N;GPSLongitude=118.0894E;home";
 const CERT: &str = "350203198507154321";
@@ -175,15 +173,7 @@ async fn after_delivery_through_the_api_the_forwarder_erases_the_images_and_iden
     ];
     assert!(!found(&db, &needles).is_empty(), "control: found before delivery");
 
-    let stop = Arc::new(Notify::new());
-    let f = Forwarder::new(
-        h.store.clone(),
-        h.state.platform.clone(),
-        h.state.config.forwarding.clone(),
-        h.state.metrics.clone(),
-        h.state.wake.clone(),
-    );
-    tokio::spawn(f.run(stop.clone()));
+    let stop = h.start_forwarder();
     assert!(
         eventually(Duration::from_secs(10), || h.sandbox.received().iter().any(|d| d.key == id)).await,
         "delivered"

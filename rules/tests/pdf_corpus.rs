@@ -10,53 +10,27 @@
 //! then it fails (`scripts/test.sh` installs qpdf).
 #![allow(clippy::print_stderr)] // the loud skip message and the measured peaks
 
+#[path = "common/counting.rs"]
+mod counting;
+#[path = "common/pdfcheck.rs"]
+mod pdfcheck;
 #[path = "common/pdfgen.rs"]
 mod pdfgen;
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use counting::peak_during;
+use pdfcheck::{independent_check, nothing_after_eof, qpdf};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use intake_rules::{attachment, pdf};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// One test at a time: the allocator's counters are global.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-// SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn peak_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = f();
-    (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn hostile_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hostile")
@@ -83,103 +57,6 @@ fn table() -> Vec<Case> {
             accepted: f["accepted"].as_bool().expect("accepted"),
         })
         .collect()
-}
-
-/// `qpdf`, or None (with a loud message) when it is missing outside CI; missing in CI fails.
-fn qpdf() -> Option<&'static str> {
-    if Command::new("qpdf").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        return Some("qpdf");
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "qpdf is required in CI for the independent check of rewritten PDFs (apt-get install -y qpdf)"
-    );
-    eprintln!("\n\n*** pdf_corpus: qpdf NOT INSTALLED: the independent check of rewritten PDFs is SKIPPED ***\n\n");
-    None
-}
-
-/// Names (`/Key`) in a PDF's text, decoded as qpdf writes them in QDF mode.
-fn names(text: &[u8]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] == b'/' {
-            let start = i + 1;
-            let mut j = start;
-            while j < text.len() && !b" \t\r\n\x0c\0()<>[]{}/%".contains(&text[j]) {
-                j += 1;
-            }
-            out.insert(String::from_utf8_lossy(&text[start..j]).into_owned());
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The independent check of bytes we store: qpdf validates them, and its uncompressed QDF
-/// rewrite has none of the refused or stripped keys and no leftover text.
-fn independent_check(qpdf: &str, name: &str, stored: &[u8]) {
-    let dir = std::env::temp_dir().join(format!("intake-pdf-corpus-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name.replace('/', "_"));
-    let qdf = path.with_extension("qdf");
-    std::fs::write(&path, stored).expect("write");
-    let check = Command::new(qpdf).arg("--check").arg(&path).output().expect("qpdf runs");
-    assert!(
-        check.status.success(),
-        "{name}: qpdf --check refuses our rewrite: {}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let out = Command::new(qpdf)
-        .args(["--qdf", "--object-streams=disable"])
-        .arg(&path)
-        .arg(&qdf)
-        .output()
-        .expect("qpdf runs");
-    assert!(out.status.success(), "{name}: qpdf --qdf: {}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read(&qdf).expect("qdf output");
-    let found = names(&text);
-    for key in [
-        "JavaScript",
-        "JS",
-        "OpenAction",
-        "AA",
-        "Launch",
-        "EmbeddedFiles",
-        "EmbeddedFile",
-        "EF",
-        "RichMedia",
-        "RichMediaContent",
-        "XFA",
-        "Info",
-        "Metadata",
-        "PieceInfo",
-        "Encrypt",
-    ] {
-        assert!(!found.contains(key), "{name}: the rewrite still has /{key}");
-    }
-    assert!(find(&text, b"INTAKE-LEFTOVER").is_none(), "{name}: leftover text survived the rewrite");
-    let lower = text.to_ascii_lowercase();
-    assert!(find(&lower, b"javascript:").is_none(), "{name}: a javascript: URI survived");
-    assert!(found.contains("Page"), "{name}: qpdf sees no page");
-    let pages = Command::new(qpdf).arg("--show-npages").arg(&path).output().expect("qpdf runs");
-    let n: usize = String::from_utf8_lossy(&pages.stdout).trim().parse().unwrap_or(0);
-    assert!(n >= 1, "{name}: qpdf counts {n} pages");
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&qdf);
-}
-
-fn nothing_after_eof(name: &str, stored: &[u8]) {
-    let last = stored.windows(5).rposition(|w| w == b"%%EOF").expect("an %%EOF");
-    assert!(stored[last + 5..].iter().all(|&b| b == b'\n' || b == b'\r'), "{name}: bytes after the last %%EOF");
-    assert_eq!(stored.windows(5).filter(|w| *w == b"%%EOF").count(), 1, "{name}: one %%EOF, one revision");
 }
 
 #[test]

@@ -76,6 +76,21 @@ impl Harness {
         Harness { state, app, signer, sandbox, sandbox_addr, store, dir }
     }
 
+    /// Starts the forwarder over this harness's store, platform and settings; notify the
+    /// returned handle to stop it.
+    pub fn start_forwarder(&self) -> Arc<tokio::sync::Notify> {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let f = intake::forwarder::Forwarder::new(
+            self.store.clone(),
+            self.state.platform.clone(),
+            self.state.config.forwarding.clone(),
+            self.state.metrics.clone(),
+            self.state.wake.clone(),
+        );
+        tokio::spawn(f.run(stop.clone()));
+        stop
+    }
+
     pub fn token(&self, person: &str) -> String {
         let p = people::person(person).expect("sample person");
         self.signer.token_for(ISSUER, AUDIENCE, p, Duration::from_secs(600))

@@ -2,6 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod corpus;
+pub mod counting;
 pub mod hostile_images;
+pub mod pdfcheck;
 pub mod synth;
 pub mod walker;
