@@ -1022,6 +1022,34 @@ impl<'a> Doc<'a> {
 
     /// The fresh file: the objects of `order` renumbered 1.., a classic cross-reference table,
     /// a trailer with `/Root` and `/Size` only, one `%%EOF`.
+    /// A `/DCTDecode` stream (a JPEG image) rebuilt by the rules' JPEG sanitizer, so that no
+    /// EXIF, GPS, XMP, ICC, comment, second image or trailing byte inside it reaches the
+    /// platform; None for other streams. A JPEG behind another filter, or one the sanitizer
+    /// cannot rebuild, refuses the file.
+    fn embedded_jpeg(&mut self, d: &Dict, raw: &[u8]) -> Result<Option<Vec<u8>>, Refusal> {
+        let filters = match self.resolve(d.get(b"Filter").unwrap_or(&Obj::Null))? {
+            Obj::Name(n) => vec![n],
+            Obj::Array(a) => {
+                let mut names = Vec::with_capacity(a.len());
+                for f in &a {
+                    if let Obj::Name(n) = self.resolve(f)? {
+                        names.push(n);
+                    }
+                }
+                names
+            }
+            _ => Vec::new(),
+        };
+        let dct = |n: &Vec<u8>| n.as_slice() == b"DCTDecode" || n.as_slice() == b"DCT";
+        match filters.iter().position(dct) {
+            None => Ok(None),
+            Some(0) if filters.len() == 1 => crate::sanitize::rebuild_embedded(raw)
+                .map(Some)
+                .ok_or(Refusal::Invalid("an image stream that is not a well-formed JPEG")),
+            Some(_) => Err(Refusal::Invalid("a JPEG image stream behind another filter")),
+        }
+    }
+
     fn write(&mut self, root: &Obj, order: &[u32]) -> Result<Vec<u8>, Refusal> {
         let renumber: HashMap<u32, u32> = order.iter().enumerate().map(|(i, &n)| (n, i as u32 + 1)).collect();
         let mut out = Vec::with_capacity(self.b.len().min(16 * 1024 * 1024) + 1024);
@@ -1037,6 +1065,8 @@ impl<'a> Doc<'a> {
                 Some(ind) => match (&ind.obj, &ind.stream) {
                     (Obj::Dict(d), Some(raw)) => {
                         let mut d = d.clone();
+                        let jpeg = self.embedded_jpeg(&d, raw)?;
+                        let raw = jpeg.as_deref().unwrap_or(raw);
                         d.0.retain(|(k, _)| k != b"Length");
                         d.0.push((b"Length".to_vec(), Obj::Int(raw.len() as i64)));
                         write_obj(&mut out, &Obj::Dict(d), &renumber);

@@ -93,6 +93,9 @@ pub struct Audit {
     pub icc_bytes: usize,
     /// An Adobe APP14 segment.
     pub adobe: bool,
+    /// The first image's Adobe colour transform (0 none or CMYK, 1 YCbCr, 2 YCCK), when it has
+    /// a well-formed APP14.
+    pub adobe_transform: Option<u8>,
     /// The first image's frame.
     pub frame: Option<Frame>,
     /// Scans in the first image.
@@ -142,6 +145,7 @@ pub fn audit(bytes: &[u8]) -> Audit {
         has_xmp: false,
         icc_bytes: 0,
         adobe: false,
+        adobe_transform: None,
         frame: None,
         scans: 0,
         verdict: Verdict::Malformed("not a JPEG"),
@@ -321,6 +325,9 @@ fn parse_image(b: &[u8], start: usize, a: &mut Audit, first: bool) -> (Verdict, 
                     0xE2 if payload.starts_with(b"ICC_PROFILE\0") => a.icc_bytes += payload.len(),
                     0xEE if payload.starts_with(b"Adobe") => {
                         a.adobe = true;
+                        if first && payload.len() >= 12 {
+                            a.adobe_transform.get_or_insert(payload[11]);
+                        }
                         soft.get_or_insert(Verdict::Reencode("an Adobe colour transform"));
                     }
                     _ => {}
@@ -425,6 +432,34 @@ pub fn rebuild_audited(bytes: &[u8], a: &Audit) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A JPEG inside a PDF (a `/DCTDecode` image stream), rebuilt like [`rebuild`] for a reader
+/// that takes the colour space from the PDF: 1, 3 or 4 components (CMYK and YCCK included, as
+/// PDFs carry them). The JFIF and Adobe headers decide how a decoder reads the components, so
+/// each is written fresh here when the source had one (JFIF bare, Adobe with its colour transform
+/// only): the pixels read the same, and no byte of the source's headers survives. None when the
+/// structure does not allow a rebuild (unsupported encodings, malformed segments, truncation).
+pub fn rebuild_embedded(bytes: &[u8]) -> Option<Vec<u8>> {
+    let a = audit(bytes);
+    if !matches!(a.verdict, Verdict::Clean | Verdict::Reencode(_)) || a.kept.is_empty() {
+        return None;
+    }
+    let body: usize = a.kept.iter().map(|(s, e)| e - s).sum();
+    let mut out = Vec::with_capacity(2 + JFIF_APP0.len() + 16 + body + 2);
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    if a.jfif {
+        out.extend_from_slice(&JFIF_APP0);
+    }
+    if let Some(t) = a.adobe_transform {
+        // "Adobe", version 100, no flags, the transform.
+        out.extend_from_slice(&[0xFF, 0xEE, 0x00, 0x0E, b'A', b'd', b'o', b'b', b'e', 0x00, 0x64, 0, 0, 0, 0, t]);
+    }
+    for &(s, e) in &a.kept {
+        out.extend_from_slice(bytes.get(s..e)?);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use image::{Rgb, RgbImage};
@@ -484,5 +519,26 @@ mod tests {
         let b = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD3, 0x56, 0xFF, 0xFF, 0xD9];
         assert_eq!(entropy_end(&b, 0), Some(7));
         assert_eq!(entropy_end(&b[..6], 0), None);
+    }
+
+    #[test]
+    fn embedded_jpegs_keep_their_colour_headers_fresh_and_nothing_else() {
+        for (name, bytes) in [
+            ("cmyk", &include_bytes!("../../tests/fixtures/hostile/images/cmyk.jpg")[..]),
+            ("ycck", &include_bytes!("../../tests/fixtures/hostile/images/ycck.jpg")[..]),
+            ("gps", &include_bytes!("../../tests/fixtures/hostile/images/gps_between_scans.jpg")[..]),
+        ] {
+            let r = rebuild_embedded(bytes).expect(name);
+            let (before, after) = (audit(bytes), audit(&r));
+            assert_eq!(after.adobe_transform, before.adobe_transform, "{name}");
+            assert!(!after.has_exif && after.com == 0 && after.trailing_bytes == 0 && after.images == 1, "{name}");
+            assert_eq!(after.app_segments, usize::from(before.adobe_transform.is_some()), "{name}: only Adobe");
+            assert_eq!(rebuild_embedded(&r).as_deref(), Some(&r[..]), "{name}: a fixed point");
+            // The same pixels, by the image crate's decoder.
+            let px = |b: &[u8]| image::load_from_memory(b).map(|i| i.to_rgb8().into_raw()).expect("decodes");
+            assert!(px(bytes) == px(&r), "{name}: the pixels changed");
+        }
+        let jpgn = include_bytes!("../../tests/fixtures/hostile/images/jpgn_segments.jpg");
+        assert_eq!(rebuild_embedded(jpgn), None);
     }
 }

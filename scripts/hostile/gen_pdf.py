@@ -159,6 +159,45 @@ def object_count_bomb():
     return bytes(head)
 
 
+IMAGES = os.path.join(ROOT, "tests", "fixtures", "hostile", "images")
+
+
+def jpeg_size(data):
+    """(width, height, components) from a JPEG's first SOF0/1/2."""
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h, data[i + 9]
+        i += 2 + length
+    raise ValueError("no frame")
+
+
+def image_doc(jpeg, extra=b""):
+    """One page drawing `jpeg` (a /DCTDecode image XObject, object 6) under a line of text."""
+    w, h, n = jpeg_size(jpeg)
+    space = {1: b"/DeviceGray", 3: b"/DeviceRGB", 4: b"/DeviceCMYK"}[n]
+    image = stream(jpeg, b"/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace%s/BitsPerComponent 8"
+                   b"/Filter/DCTDecode" % (w, h, space) + extra)
+    content = CONTENT + b"q 300 0 0 %d 72 380 cm /Im1 Do Q\n" % (300 * h // w)
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 5 0 R>>/XObject<</Im1 6 0 R>>>>"
+        b"/Contents 4 0 R>>",
+        flate(content),
+        FONT,
+        image,
+    ]
+    return pdf(objects, b"/Size 7/Root 1 0 R")
+
+
+def hostile_image(name):
+    with open(os.path.join(IMAGES, name), "rb") as f:
+        return f.read()
+
+
 def cases():
     link = lambda action: b"/Annots[<</Type/Annot/Subtype/Link/Rect[72 600 300 620]/A" + action + b">>]"
     yield ("encrypt_name_escape.pdf", "work-certificate", ["file.pdf_encrypted"], False,
@@ -241,6 +280,17 @@ def cases():
     yield ("page_tree_loop.pdf", "supporting", ["file.pdf_invalid"], False,
            "a page tree whose /Kids refer back to the root",
            pdf([b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[2 0 R]/Count 1>>"], b"/Size 3/Root 1 0 R"))
+    yield ("jpeg_image_gps.pdf", "work-certificate", [], True,
+           "a scanned certificate: a JPEG image whose EXIF (GPS, a certificate number) sits between its scans, "
+           "with HTML after its EOI: accepted, the image stream is rebuilt by the JPEG sanitizer",
+           image_doc(hostile_image("gps_between_scans.jpg") + b"<html>" + LEFTOVER + b"</html>"))
+    yield ("jpeg_image_cmyk.pdf", "supporting", [], True,
+           "a CMYK JPEG image (Adobe APP14, /DeviceCMYK) as print workflows write them: accepted, rebuilt with a "
+           "fresh 12-byte Adobe header so its colours read the same",
+           image_doc(hostile_image("cmyk.jpg")))
+    yield ("jpeg_image_jpgn.pdf", "supporting", ["file.pdf_invalid"], False,
+           "a JPEG image stream carrying JPEG-extension (JPGn) segments: it cannot be rebuilt, the file is refused",
+           image_doc(hostile_image("jpgn_segments.jpg")))
     yield ("multi_page.pdf", "supporting", [], True,
            "an ordinary 5-page PDF with compressed text pages",
            multi_page(5, b"Employment certificate, page"))

@@ -46,7 +46,8 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The independent check of bytes we store: qpdf validates them, and its uncompressed QDF
 /// rewrite has none of the refused or stripped keys and no leftover text.
-pub fn independent_check(qpdf: &str, name: &str, stored: &[u8]) {
+/// Returns how many JPEG image streams it judged.
+pub fn independent_check(qpdf: &str, name: &str, stored: &[u8]) -> usize {
     let dir = std::env::temp_dir().join(format!("intake-pdf-corpus-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name.replace('/', "_"));
@@ -88,6 +89,15 @@ pub fn independent_check(qpdf: &str, name: &str, stored: &[u8]) {
         assert!(!found.contains(key), "{name}: the rewrite still has /{key}");
     }
     assert!(find(&text, b"INTAKE-LEFTOVER").is_none(), "{name}: leftover text survived the rewrite");
+    assert!(find(&text, super::walker::SECRET).is_none(), "{name}: the corpus' hidden number survived");
+    assert!(find(&text, super::walker::GPS_MARKER).is_none(), "{name}: the corpus' GPS text survived");
+    // Every JPEG image stream (qpdf leaves /DCTDecode data as it is) is one clean image.
+    let jpegs = jpeg_streams(&text);
+    for jpeg in &jpegs {
+        if let Err(e) = super::walker::clean_embedded_jpeg(jpeg) {
+            panic!("{name}: an image stream is not clean: {e}");
+        }
+    }
     let lower = text.to_ascii_lowercase();
     assert!(find(&lower, b"javascript:").is_none(), "{name}: a javascript: URI survived");
     assert!(found.contains("Page"), "{name}: qpdf sees no page");
@@ -96,6 +106,25 @@ pub fn independent_check(qpdf: &str, name: &str, stored: &[u8]) {
     assert!(n >= 1, "{name}: qpdf counts {n} pages");
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&qdf);
+    jpegs.len()
+}
+
+/// The data of every stream in `text` that starts like a JPEG, up to its `endstream`.
+pub fn jpeg_streams(text: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(p) = find(&text[at..], b"stream\n") {
+        let start = at + p + 7;
+        at = start;
+        if text[start..].starts_with(&[0xFF, 0xD8, 0xFF]) {
+            let Some(end) = find(&text[start..], b"endstream") else { break };
+            let data = &text[start..start + end];
+            let data = data.strip_suffix(b"\n").unwrap_or(data);
+            out.push(data);
+            at = start + end;
+        }
+    }
+    out
 }
 
 pub fn nothing_after_eof(name: &str, stored: &[u8]) {

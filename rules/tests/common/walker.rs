@@ -14,6 +14,18 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// The independent walker: Ok when `b` is one clean JPEG image.
 pub fn clean_jpeg(b: &[u8]) -> Result<(), String> {
+    walk(b, false)
+}
+
+/// [`clean_jpeg`] for a JPEG inside a PDF (a `/DCTDecode` stream, whose colour space the PDF
+/// gives): also one bare Adobe APP14 header (12 bytes: how to read the components) and four
+/// components (CMYK, YCCK) are allowed.
+pub fn clean_embedded_jpeg(b: &[u8]) -> Result<(), String> {
+    walk(b, true)
+}
+
+fn walk(b: &[u8], embedded: bool) -> Result<(), String> {
+    let mut adobe = 0;
     if b.get(..2) != Some(&[0xFF, 0xD8][..]) {
         return Err("no SOI".into());
     }
@@ -40,12 +52,13 @@ pub fn clean_jpeg(b: &[u8]) -> Result<(), String> {
         let seg = b.get(i + 2..i + len).ok_or("segment past the end")?;
         match m {
             0xE0 if seg.starts_with(b"JFIF\0") && jfif == 0 => jfif += 1,
+            0xEE if embedded && seg.len() == 12 && seg.starts_with(b"Adobe") && adobe == 0 => adobe += 1,
             0xE0..=0xEF => return Err(format!("APP{}", m - 0xE0)),
             0xFE => return Err("COM".into()),
             0xF0..=0xFD => return Err(format!("JPG{}", m - 0xF0)),
             0xC0..=0xC2 => {
                 frames += 1;
-                if seg[0] != 8 || !matches!(seg[5], 1 | 3) {
+                if seg[0] != 8 || !(matches!(seg[5], 1 | 3) || embedded && seg[5] == 4) {
                     return Err(format!("frame: precision {}, {} components", seg[0], seg[5]));
                 }
             }
@@ -72,7 +85,7 @@ pub fn clean_jpeg(b: &[u8]) -> Result<(), String> {
         return Err("a hidden string survived".into());
     }
     let img = image::load_from_memory(b).map_err(|e| format!("does not decode: {e}"))?;
-    if img.color().channel_count() != 3 && img.color().channel_count() != 1 {
+    if !embedded && img.color().channel_count() != 3 && img.color().channel_count() != 1 {
         return Err("not RGB or grey".into());
     }
     Ok(())
