@@ -72,4 +72,14 @@ pub fn sanitize(data: &[u8]) {
             assert!(before.raw == after.raw, "the rebuild changed the pixels");
         }
     }
+    // The PDF image-stream variant: one image, no metadata, nothing after EOI, a fixed point.
+    if let Some(embedded) = crate::sanitize::rebuild_embedded(data) {
+        let a = crate::sanitize::audit(&embedded);
+        assert!(
+            a.images == 1 && !a.has_exif && a.com == 0 && a.jpgn == 0 && a.trailing_bytes == 0,
+            "an embedded rebuild is not clean: {a:?}"
+        );
+        assert!(a.app_segments <= 1, "more than the Adobe header: {a:?}");
+        assert_eq!(crate::sanitize::rebuild_embedded(&embedded).as_deref(), Some(&embedded[..]), "not a fixed point");
+    }
 }
