@@ -1,7 +1,10 @@
 //! `cargo bench -p intake --bench load`: accepting realistic bundles (about
 //! 1 MB: photo, both ID sides, a work certificate) through the real `intake
-//! serve` process, side by side in one run with `POST /bench/bare` of the same
-//! binary, which only reads the same body and fsyncs it. Reports throughput,
+//! serve` process, side by side in one run with two baselines of the same
+//! binary: `POST /bench/decode` reads the same body, decodes every image part
+//! with the rules' decoder (no checks) and fsyncs (the target: intake ≥ 70 % of
+//! its throughput at 8 concurrent, issue 16); `POST /bench/bare` only reads and
+//! fsyncs it (for reference). Reports throughput,
 //! p50/p99 latency and the server's peak RSS (VmHWM, reset before each phase).
 //! 127.0.0.1 only; every phase is a fixed number of requests.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -76,13 +79,20 @@ async fn main() {
     };
     let submit = format!("{base}/api/v1/submissions");
     let bare = format!("{base}/bench/bare");
+    let decode = format!("{base}/bench/decode");
     // Warm-up.
     let _ = run("warm-up bare", &http, &bare, w.requests(100_000, 10), 4, pid).await;
+    let _ = run("warm-up decode", &http, &decode, w.requests(100_000, 10), 4, pid).await;
     let _ = run("warm-up intake", &http, &submit, w.requests(100_000, 10), 4, pid).await;
     let mut phases = Vec::new();
     phases.push(run("bare read + fsync, 8 concurrent", &http, &bare, w.requests(0, n), 8, pid).await);
+    phases.push(run("read + decode every image + fsync, 8 concurrent", &http, &decode, w.requests(0, n), 8, pid).await);
     phases.push(run("intake submit, 8 concurrent", &http, &submit, w.requests(0, n), 8, pid).await);
     phases.push(run("bare read + fsync, 200 concurrent", &http, &bare, w.requests(10_000, wide), wide, pid).await);
+    phases.push(
+        run("read + decode every image + fsync, 200 concurrent", &http, &decode, w.requests(10_000, wide), wide, pid)
+            .await,
+    );
     phases.push(run("intake submit, 200 concurrent", &http, &submit, w.requests(10_000, wide), wide, pid).await);
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -104,9 +114,17 @@ async fn main() {
         );
     }
     let ratio = |a: &Phase, b: &Phase| (a.ok as f64 / a.wall.as_secs_f64()) / (b.ok as f64 / b.wall.as_secs_f64());
+    let (i8, d8) = (&phases[2], &phases[1]);
     println!(
-        "\nintake / bare throughput: {:.0} % at 8 concurrent, {:.0} % at 200 concurrent",
-        100.0 * ratio(&phases[1], &phases[0]),
-        100.0 * ratio(&phases[3], &phases[2])
+        "\nintake / decode baseline throughput: {:.0} % at 8 concurrent (target ≥ 70 %), {:.0} % at 200 concurrent; \
+         intake p99 / p50 at 8 concurrent: {:.2} (target ≤ 2)",
+        100.0 * ratio(i8, d8),
+        100.0 * ratio(&phases[5], &phases[4]),
+        pct(&i8.latencies, 0.99) / pct(&i8.latencies, 0.5)
+    );
+    println!(
+        "intake / bare read + fsync throughput (reference): {:.0} % at 8 concurrent, {:.0} % at 200 concurrent",
+        100.0 * ratio(i8, &phases[0]),
+        100.0 * ratio(&phases[5], &phases[3])
     );
 }

@@ -155,9 +155,11 @@ pub async fn one(id: String, caller: Caller, state: AppState) -> Result<Response
 
 /// `POST /bench/bare` (benchmarks only, `server.bench_dir`): reads the body as
 /// the submission route does (streamed, same total limit), writes it to a new
-/// file and fsyncs it. The load benchmark's baseline.
+/// file and fsyncs it. The load benchmark's reference row. Also serves
+/// `POST /bench/decode` (see [`bench_decode`]), the load benchmark's target baseline.
 pub fn bench_bare(dir: std::path::PathBuf, limit: u64) -> warp::filters::BoxedFilter<(Response,)> {
     use warp::Filter;
+    let decode = bench_decode(dir.clone(), limit);
     warp::path!("bench" / "bare")
         .and(warp::post())
         .and(warp::body::stream())
@@ -173,7 +175,68 @@ pub fn bench_bare(dir: std::path::PathBuf, limit: u64) -> warp::filters::BoxedFi
                 }
             }
         })
+        .or(decode)
+        .unify()
         .boxed()
+}
+
+/// `POST /bench/decode` (benchmarks only): the decode floor of an acceptance (issue 16). Reads the
+/// multipart body (with warp's reader: a baseline, not the submission route's own), decodes every part but the
+/// bundle with the rules' own decoder (`intake_rules::decode::decode`, no checks) on the blocking
+/// pool, writes the parts to a new file and fsyncs it.
+fn bench_decode(dir: std::path::PathBuf, limit: u64) -> warp::filters::BoxedFilter<(Response,)> {
+    use warp::Filter;
+    warp::path!("bench" / "decode")
+        .and(warp::post())
+        .and(warp::multipart::form().max_length(limit))
+        .then(move |form: warp::filters::multipart::FormData| {
+            let path = dir.join(uuid::Uuid::new_v4().to_string());
+            async move {
+                let result = decode_parts(form, &path).await;
+                let _ = tokio::fs::remove_file(&path).await;
+                match result {
+                    Ok(()) => reply::with_status(reply::json(&json!({ "status": "decoded" })), StatusCode::CREATED)
+                        .into_response(),
+                    Err(_) => ApiError::unavailable().response(),
+                }
+            }
+        })
+        .boxed()
+}
+
+async fn decode_parts(form: warp::filters::multipart::FormData, path: &std::path::Path) -> std::io::Result<()> {
+    use bytes::Buf;
+    use futures_util::TryStreamExt;
+    use tokio::io::AsyncWriteExt;
+    let parts: Vec<(String, Vec<u8>)> = form
+        .and_then(|part| async move {
+            let name = part.name().to_owned();
+            let bytes = part
+                .stream()
+                .try_fold(Vec::new(), |mut v, buf| async move {
+                    v.extend_from_slice(buf.chunk());
+                    Ok(v)
+                })
+                .await?;
+            Ok((name, bytes))
+        })
+        .try_collect()
+        .await
+        .map_err(std::io::Error::other)?;
+    let parts = tokio::task::spawn_blocking(move || {
+        let limits = intake_rules::decode::DecodeLimits::DEFAULT;
+        for (_, bytes) in parts.iter().filter(|(name, _)| name != "bundle") {
+            intake_rules::decode::decode(bytes, &limits).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        }
+        Ok::<_, std::io::Error>(parts)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    let mut file = tokio::fs::File::create(path).await?;
+    for (_, bytes) in &parts {
+        file.write_all(bytes).await?;
+    }
+    file.sync_all().await
 }
 
 async fn store_body<S, B>(body: S, path: &std::path::Path, limit: u64) -> std::io::Result<()>
