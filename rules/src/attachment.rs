@@ -181,7 +181,9 @@ mod tests {
         // Every PDF-looking input, valid or not: with the parser it is parsed; without it it is
         // refused with its own code and nothing is stored, and the widget's worker routes it out.
         let enc = include_bytes!("../../tests/fixtures/file/encrypted.pdf");
-        for bytes in [CERTIFICATE, &enc[..], &b"%PDF-1.7 %%EOF"[..], &b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"[..]] {
+        for bytes in
+            [CERTIFICATE, &enc[..], &b"%PDF-1.7 %%EOF"[..], &b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"[..]]
+        {
             let out = check("work_certificate", bytes);
             assert_eq!(needs_pdf_module(bytes), !READS_PDF);
             if READS_PDF {

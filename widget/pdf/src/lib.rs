@@ -26,7 +26,9 @@ pub struct Checked {
 pub fn check(field: &str, bytes: &[u8]) -> Checked {
     let outcome = attachment::check(field, bytes);
     match outcome.output {
-        Some(a) => Checked { verdict: attachment::check(field, &a.bytes).report, before: outcome.report, output: Some(a) },
+        Some(a) => {
+            Checked { verdict: attachment::check(field, &a.bytes).report, before: outcome.report, output: Some(a) }
+        }
         None => Checked { verdict: outcome.report.clone(), before: outcome.report, output: None },
     }
 }
