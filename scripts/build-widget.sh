@@ -54,4 +54,11 @@ bindgen() {
 }
 bindgen intake_widget snippets
 bindgen intake_pdf none
+# The first load must not carry the PDF parser (its error texts are in the module when it does), and
+# the PDF module must.
+if grep -qa 'startxref' "$OUT/intake_widget_bg.wasm"; then
+  echo "build-widget: intake_widget_bg.wasm carries the rules' PDF parser (feature unification?)" >&2
+  exit 1
+fi
+grep -qa 'startxref' "$OUT/intake_pdf_bg.wasm" || { echo "build-widget: intake_pdf_bg.wasm has no PDF parser" >&2; exit 1; }
 ls -l "$OUT"
