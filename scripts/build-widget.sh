@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `npm run build`: builds the widget into www/pkg (intake_widget.js + intake_widget_bg.wasm), the one
-# WebAssembly module the page, the embed script and the image worker all load. Installs what is missing:
-# the npm packages (wasm-opt comes from npm `binaryen`) and wasm-bindgen-cli, pinned to the crate's version.
+# `npm run build`: builds the widget into www/pkg: intake_widget.js + intake_widget_bg.wasm, the
+# WebAssembly module the page, the embed script and the image worker all load (built without the rules'
+# PDF parser), and intake_pdf.js + intake_pdf_bg.wasm (widget/pdf: the rules with it), which the image
+# worker loads only when a PDF is chosen. Installs what is missing: the npm packages (wasm-opt comes
+# from npm `binaryen`) and wasm-bindgen-cli, pinned to the crate's version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130
 OUT=www/pkg
-WASM=target/wasm32-unknown-unknown/wasm-release/intake_widget.wasm
+
 
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 if [ ! -x node_modules/.bin/wasm-opt ]; then
@@ -19,22 +21,44 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --no-default-features
 fi
 
+# Two cargo runs, never one: built together, Cargo would unify intake-rules' features and the widget
+# would carry the PDF parser after all.
 cargo build --profile wasm-release --target wasm32-unknown-unknown -p intake-widget --locked
+cargo build --profile wasm-release --target wasm32-unknown-unknown -p intake-pdf --locked
 
-# Skip wasm-bindgen and wasm-opt (15-20 s) when the output is newer than the compiled module.
-if [ -f "$OUT/intake_widget_bg.wasm" ] && [ -f "$OUT/intake_widget.js" ] && [ "$OUT/intake_widget_bg.wasm" -nt "$WASM" ]; then
-  echo "build-widget: $OUT is up to date"
-  exit 0
-fi
+DIR=target/wasm32-unknown-unknown/wasm-release
+mkdir -p "$OUT"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-wasm-bindgen --target web --no-typescript --out-dir "$tmp" "$WASM"
-node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$tmp/intake_widget_bg.wasm" -o "$tmp/intake_widget_bg.opt.wasm"
-mkdir -p "$OUT"
-mv "$tmp/intake_widget_bg.opt.wasm" "$OUT/intake_widget_bg.wasm"
-mv "$tmp/intake_widget.js" "$OUT/intake_widget.js"
-rm -rf "$OUT/snippets"
-if [ -d "$tmp/snippets" ]; then mv "$tmp/snippets" "$OUT/snippets"; fi
+# wasm-bindgen and wasm-opt for one crate's module (skipped, 15-20 s, when its output is newer).
+bindgen() {
+  local name="$1" snippets="$2"
+  if [ -f "$OUT/${name}_bg.wasm" ] && [ -f "$OUT/$name.js" ] && [ "$OUT/${name}_bg.wasm" -nt "$DIR/$name.wasm" ]; then
+    echo "build-widget: $OUT/$name is up to date"
+    return
+  fi
+  rm -rf "${tmp:?}"/*
+  wasm-bindgen --target web --no-typescript --out-dir "$tmp" "$DIR/$name.wasm"
+  node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$tmp/${name}_bg.wasm" -o "$tmp/${name}_bg.opt.wasm"
+  mv "$tmp/${name}_bg.opt.wasm" "$OUT/${name}_bg.wasm"
+  mv "$tmp/$name.js" "$OUT/$name.js"
+  if [ "$snippets" = snippets ]; then
+    rm -rf "$OUT/snippets"
+    if [ -d "$tmp/snippets" ]; then mv "$tmp/snippets" "$OUT/snippets"; fi
+  elif [ -d "$tmp/snippets" ]; then
+    echo "build-widget: $name must not have JS snippets (they would replace the widget's)" >&2
+    exit 1
+  fi
+}
+bindgen intake_widget snippets
+bindgen intake_pdf none
+# The first load must not carry the PDF parser (its error texts are in the module when it does), and
+# the PDF module must.
+if grep -qa 'startxref' "$OUT/intake_widget_bg.wasm"; then
+  echo "build-widget: intake_widget_bg.wasm carries the rules' PDF parser (feature unification?)" >&2
+  exit 1
+fi
+grep -qa 'startxref' "$OUT/intake_pdf_bg.wasm" || { echo "build-widget: intake_pdf_bg.wasm has no PDF parser" >&2; exit 1; }
 ls -l "$OUT"

@@ -8,6 +8,21 @@ import init, * as w from './pkg/intake_widget.js';
 const ready = init().then(() => w.imagingWarmUp());
 let queue = Promise.resolve();
 
+// The PDF check (widget/pdf: the rules with their PDF parser, left out of the first load), loaded at
+// the first PDF chosen. The widget's module calls it for every PDF attachment; should it fail to load,
+// the widget refuses the PDF (file.pdf_checker_unavailable) and the next PDF tries again.
+let pdf = null;
+self.intakePdf = (field, bytes) => {
+  pdf ||= import('./pkg/intake_pdf.js').then(async (m) => {
+    await m.default();
+    return m;
+  }).catch((err) => {
+    pdf = null;
+    throw err;
+  });
+  return pdf.then((m) => m.checkAttachment(field, bytes));
+};
+
 async function handle(msg) {
   const id = msg && msg.id;
   try {

@@ -2,12 +2,23 @@
 //! JPEG, PNG or PDF that proves the work. Recognised by content. Pictures go
 //! through the bounded decoder and are re-encoded (upright, long side at most
 //! [`OUTPUT_LONG_SIDE`], no metadata); PDFs are parsed, refused or cleaned and
-//! written out fresh by [`crate::pdf::sanitize`]: what is stored is the rewrite,
+//! written out fresh by `pdf::sanitize`: what is stored is the rewrite,
 //! never the file as given.
+//!
+//! The PDF parser is the `pdf` feature (on by default; the backend, the CLI and the
+//! lazily loaded `intake-pdf` module have it). Built without it (the widget's first
+//! load), [`check`] refuses every PDF with `file.pdf_checker_unavailable` and never
+//! stores one: there is no code path that accepts a PDF it has not parsed. The widget's
+//! worker asks [`needs_pdf_module`] first and hands those files to `intake-pdf`.
+//!
+//! Architecture Invariant: a build of these rules without the `pdf` feature never
+//! accepts a PDF (`attachment::tests::without_the_parser_a_pdf_is_refused_never_kept`,
+//! run by `cargo test -p intake-rules --no-default-features --lib attachment`).
 
 use crate::catalog::Code;
 use crate::decode::{self, DecodeError, DecodeLimits, Decoded, Sniffed};
 use crate::jpeg;
+#[cfg(feature = "pdf")]
 use crate::pdf::{self, Limit, Refusal};
 use crate::photo::{decode_problem, human_bytes};
 use crate::report::{Problem, Report};
@@ -38,6 +49,16 @@ pub struct AttachmentOutcome {
     pub output: Option<Attachment>,
 }
 
+/// True when these rules were built with the PDF parser (the `pdf` feature).
+pub const READS_PDF: bool = cfg!(feature = "pdf");
+
+/// True when `bytes` is a PDF (by content) and these rules cannot read it: [`check`] would
+/// refuse it with `file.pdf_checker_unavailable`. The widget's worker then hands the file to the
+/// `intake-pdf` module (these rules with the parser) instead.
+pub fn needs_pdf_module(bytes: &[u8]) -> bool {
+    !READS_PDF && decode::sniff(bytes) == Sniffed::Pdf
+}
+
 /// Checks one attachment under the field name `field`.
 pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
     let mut report = Report::new();
@@ -50,16 +71,7 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
         return AttachmentOutcome { report, output: None };
     }
     match decode::sniff(bytes) {
-        Sniffed::Pdf => match pdf::sanitize(bytes) {
-            Ok(cleaned) => AttachmentOutcome {
-                report,
-                output: Some(Attachment { media_type: "application/pdf", bytes: cleaned.bytes }),
-            },
-            Err(refusal) => {
-                report.push(pdf_problem(field, &refusal));
-                AttachmentOutcome { report, output: None }
-            }
-        },
+        Sniffed::Pdf => check_pdf(field, bytes, report),
         Sniffed::Jpeg | Sniffed::Png => {
             let limits = DecodeLimits { max_file_bytes: MAX_BYTES, ..DecodeLimits::DEFAULT };
             match decode::decode(bytes, &limits) {
@@ -75,6 +87,28 @@ pub fn check(field: &str, bytes: &[u8]) -> AttachmentOutcome {
             AttachmentOutcome { report, output: None }
         }
     }
+}
+
+/// A PDF: parsed, refused or rewritten by `pdf::sanitize`; what is stored is the rewrite.
+#[cfg(feature = "pdf")]
+fn check_pdf(field: &str, bytes: &[u8], mut report: Report) -> AttachmentOutcome {
+    match pdf::sanitize(bytes) {
+        Ok(cleaned) => AttachmentOutcome {
+            report,
+            output: Some(Attachment { media_type: "application/pdf", bytes: cleaned.bytes }),
+        },
+        Err(refusal) => {
+            report.push(pdf_problem(field, &refusal));
+            AttachmentOutcome { report, output: None }
+        }
+    }
+}
+
+/// Without the parser a PDF is refused, never stored: nothing here can accept one.
+#[cfg(not(feature = "pdf"))]
+fn check_pdf(field: &str, _bytes: &[u8], mut report: Report) -> AttachmentOutcome {
+    report.push(Problem::new(field, Code::FilePdfCheckerUnavailable, &[]));
+    AttachmentOutcome { report, output: None }
 }
 
 /// [`check`] for a picture decoded elsewhere (see [`Decoded::from_pixels`]): `bytes` are
@@ -113,6 +147,7 @@ fn encode_picture(bytes: &[u8], d: &Decoded) -> Attachment {
 }
 
 /// The problem a refused PDF gets.
+#[cfg(feature = "pdf")]
 pub fn pdf_problem(field: &str, refusal: &Refusal) -> Problem {
     match refusal {
         Refusal::Invalid(_) => Problem::new(field, Code::FilePdfInvalid, &[]),
@@ -142,6 +177,30 @@ mod tests {
     const CERTIFICATE: &[u8] = include_bytes!("../../tests/fixtures/file/work_certificate.pdf");
 
     #[test]
+    fn without_the_parser_a_pdf_is_refused_never_kept() {
+        // Every PDF-looking input, valid or not: with the parser it is parsed; without it it is
+        // refused with its own code and nothing is stored, and the widget's worker routes it out.
+        let enc = include_bytes!("../../tests/fixtures/file/encrypted.pdf");
+        for bytes in
+            [CERTIFICATE, &enc[..], &b"%PDF-1.7 %%EOF"[..], &b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"[..]]
+        {
+            let out = check("work_certificate", bytes);
+            assert_eq!(needs_pdf_module(bytes), !READS_PDF);
+            if READS_PDF {
+                assert!(!out.report.has(Code::FilePdfCheckerUnavailable), "{:?}", out.report);
+            } else {
+                assert_eq!(out.report.codes(), vec![Code::FilePdfCheckerUnavailable]);
+                assert!(out.output.is_none() && !out.report.passes());
+            }
+        }
+        // Pictures and other formats never need the PDF module.
+        assert!(!needs_pdf_module(include_bytes!("../../tests/fixtures/file/work_certificate.jpg")));
+        assert!(!needs_pdf_module(b"PK\x03\x04 a zip"));
+        assert_eq!(READS_PDF, cfg!(feature = "pdf"));
+    }
+
+    #[test]
+    #[cfg(feature = "pdf")]
     fn pdfs_are_parsed_and_the_rewrite_is_stored() {
         let out = check("work_certificate", CERTIFICATE);
         assert!(out.report.is_empty(), "{:?}", out.report);
@@ -167,6 +226,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "pdf")]
     fn every_refusal_has_its_code_and_a_message_without_placeholders() {
         let cases = [
             (Refusal::Invalid("x"), Code::FilePdfInvalid),

@@ -66,6 +66,9 @@ catalog! {
         zh: "PDF 文件不完整、已损坏或并非真正的 PDF。", en: "The PDF is incomplete, damaged or not really a PDF.",
         hint_zh: "请用“打印为 PDF”重新导出后上传。", hint_en: "Export it again with “Print to PDF” and upload it.";
     // ---- PDFs, parsed and rewritten (rules/src/pdf.rs; issue 11) ----
+    FilePdfCheckerUnavailable = "file.pdf_checker_unavailable", Error,
+        zh: "未能加载 PDF 检查程序，无法审核此 PDF。", en: "The PDF checker could not be loaded, so this PDF could not be reviewed.",
+        hint_zh: "请检查网络连接后重新选择该文件；如仍失败，请刷新页面，或上传证明材料的照片。", hint_en: "Check your connection and choose the file again; if it still fails, reload the page or upload a photo of the document.";
     FilePdfActiveContent = "file.pdf_active_content", Error,
         zh: "PDF 含有脚本、外部程序启动、嵌入文件、多媒体或 XFA 交互表单等活动内容（{what}），出于安全原因不能接收。", en: "The PDF carries active or embedded content ({what}) and cannot be accepted for safety reasons.",
         hint_zh: "请用“打印为 PDF”重新导出证明材料（不要嵌入附件、脚本或表单），或上传证明材料的照片。", hint_en: "Re-export the document with “Print to PDF” (no attachments, scripts or forms), or upload a photo of it.";

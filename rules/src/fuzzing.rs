@@ -26,6 +26,7 @@ pub fn file_checks(data: &[u8]) {
 /// The PDF parser and rewrite (`pdf::sanitize`, through `attachment::check`) on arbitrary
 /// bytes, also behind a `%PDF-1.7` header: never a panic, and an accepted file's rewrite is
 /// accepted again unchanged (what the server re-checks is what the widget uploaded).
+#[cfg(feature = "pdf")]
 pub fn pdf_checks(data: &[u8]) {
     let with_header = [&b"%PDF-1.7\n"[..], data].concat();
     for input in [data, &with_header[..]] {

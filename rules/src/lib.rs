@@ -20,6 +20,7 @@ pub mod document;
 pub mod form;
 pub mod fuzzing;
 pub mod jpeg;
+#[cfg(feature = "pdf")]
 pub mod pdf;
 pub mod photo;
 pub mod pixels;

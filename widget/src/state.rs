@@ -10,7 +10,8 @@ use intake_rules::form::{Context, PostStatus, RawBundle, validate};
 use intake_rules::report::Report;
 use intake_rules::report::{Problem, Severity};
 use intake_rules::submission::{Part, Requirement, requirements};
-use serde::{Deserialize, Serialize};
+#[cfg(test)]
+use serde::Serialize;
 use yew::Reducible;
 
 use crate::i18n::Lang;
@@ -242,16 +243,19 @@ pub const DRAFT_MAX_BYTES: usize = 24 * 1024 * 1024;
 pub const DRAFT_DEFAULT_DAYS: f64 = 7.0;
 
 /// The draft format's version; a draft of another version is not restored.
-pub const DRAFT_VERSION: u32 = 1;
+pub const DRAFT_VERSION: u32 = 2;
 
-const DRAFT_MAGIC: &[u8; 4] = b"IXD1";
+/// Version 2: the compact encoding below (version 1 was JSON through serde's derives, which cost the
+/// widget's first load 11 KB of brotli WebAssembly); a version 1 draft is not read.
+const DRAFT_MAGIC: &[u8; 4] = b"IXD2";
 
 /// What is saved as the person works, and restored after a reload, a closed tab or a new sign-in:
 /// the form, the checked files (upload-ready bytes, verdicts, pair fingerprints), the
 /// acknowledgements, the step and the language. Never the token, the upload's state or its
 /// idempotency key, nor files still being checked. `draft.rs` encrypts [`Draft::encode`] and
 /// keeps it in IndexedDB under [`Draft::person`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(test, derive(Serialize))]
 pub struct Draft {
     /// [`DRAFT_VERSION`].
     pub version: u32,
@@ -280,7 +284,8 @@ pub struct Draft {
 }
 
 /// One checked file of a draft.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(test, derive(Serialize))]
 pub struct DraftFile {
     /// The part's multipart name.
     pub part: String,
@@ -292,14 +297,15 @@ pub struct DraftFile {
     pub before: Report,
     /// The check of the upload-ready bytes.
     pub verdict: Report,
-    /// The upload-ready output (its bytes follow the JSON in [`Draft::encode`]).
+    /// The upload-ready output.
     pub output: Option<DraftOutput>,
     /// Perceptual hash and emblem score, for pair checks.
     pub fingerprint: Option<(u64, f32)>,
 }
 
 /// The upload-ready output of a draft file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(test, derive(Serialize))]
 pub struct DraftOutput {
     /// Media type.
     pub media_type: String,
@@ -311,8 +317,8 @@ pub struct DraftOutput {
     pub height: u32,
     /// Length of the bytes.
     pub len: usize,
-    /// The bytes (not in the JSON).
-    #[serde(skip)]
+    /// The bytes.
+    #[cfg_attr(test, serde(skip))]
     pub bytes: Vec<u8>,
 }
 
@@ -363,39 +369,241 @@ impl DraftFile {
 }
 
 impl Draft {
-    /// The bytes to encrypt: `IXD1`, the JSON's length (u32 LE), the JSON, then each output's bytes.
+    /// The bytes to encrypt: `IXD2`, then every field in order (see [`Writer`]: numbers little-endian,
+    /// strings and byte strings with a u32 length, options with a 0/1 tag; the reports as their JSON,
+    /// the form field by field), the outputs' bytes inline.
     pub fn encode(&self) -> Vec<u8> {
-        let json = serde_json::to_vec(self).unwrap_or_default();
         let files: usize = self.files.iter().filter_map(|f| f.output.as_ref()).map(|o| o.bytes.len()).sum();
-        let mut out = Vec::with_capacity(8 + json.len() + files);
-        out.extend_from_slice(DRAFT_MAGIC);
-        out.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
-        out.extend_from_slice(&json);
-        for o in self.files.iter().filter_map(|f| f.output.as_ref()) {
-            out.extend_from_slice(&o.bytes);
+        let mut w = Writer(Vec::with_capacity(1024 + files));
+        w.0.extend_from_slice(DRAFT_MAGIC);
+        w.u32(self.version);
+        w.str(&self.person);
+        w.f64(self.saved_at_ms);
+        w.f64(self.expires_at_ms);
+        w.str(&self.lang);
+        w.str(&self.step);
+        for f in raw_fields(&self.raw) {
+            w.opt(f.as_deref(), Writer::str);
         }
-        out
+        w.opt(self.raw.qualification.holds_certificate, |w, b| w.u8(u8::from(b)));
+        w.opt(self.raw.working_years, Writer::u32);
+        w.strs(&self.touched);
+        w.u8(u8::from(self.show_all));
+        w.strs(&self.acks);
+        w.u32(len32(self.omitted));
+        w.u32(len32(self.files.len()));
+        for f in &self.files {
+            w.str(&f.part);
+            w.u32(len32(f.index));
+            w.str(&f.file_name);
+            w.str(&serde_json::to_string(&f.before).unwrap_or_default());
+            w.str(&serde_json::to_string(&f.verdict).unwrap_or_default());
+            w.opt(f.output.as_ref(), |w, o| {
+                w.str(&o.media_type);
+                w.str(&o.file_name);
+                w.u32(o.width);
+                w.u32(o.height);
+                w.bytes(&o.bytes);
+            });
+            w.opt(f.fingerprint, |w, (phash, emblem)| {
+                w.0.extend_from_slice(&phash.to_le_bytes());
+                w.u32(emblem.to_bits());
+            });
+        }
+        w.0
     }
 
-    /// Reads [`Draft::encode`]'s bytes; `None` when they are not a whole draft.
+    /// Reads [`Draft::encode`]'s bytes; `None` when they are not a whole draft of this format.
     pub fn decode(bytes: &[u8]) -> Option<Draft> {
-        let rest = bytes.strip_prefix(DRAFT_MAGIC)?;
-        let (len, rest) = rest.split_first_chunk::<4>()?;
-        let len = u32::from_le_bytes(*len) as usize;
-        let (json, mut rest) = (rest.get(..len)?, rest.get(len..)?);
-        let mut draft: Draft = serde_json::from_slice(json).ok()?;
-        for o in draft.files.iter_mut().filter_map(|f| f.output.as_mut()) {
-            let (b, r) = (rest.get(..o.len)?, rest.get(o.len..)?);
-            o.bytes = b.to_vec();
-            rest = r;
+        let mut r = Reader(bytes.strip_prefix(DRAFT_MAGIC)?);
+        let (version, person, saved_at_ms, expires_at_ms) = (r.u32()?, r.string()?, r.f64()?, r.f64()?);
+        let (lang, step) = (r.string()?, r.string()?);
+        let mut raw = RawBundle::default();
+        for f in raw_fields_mut(&mut raw) {
+            *f = r.opt(Reader::string)?;
         }
-        rest.is_empty().then_some(draft)
+        raw.qualification.holds_certificate = r.opt(|r| r.bool())?;
+        raw.working_years = r.opt(Reader::u32)?;
+        let touched = r.strings()?;
+        let show_all = r.bool()?;
+        let acks = r.strings()?;
+        let omitted = r.u32()? as usize;
+        let n = r.u32()? as usize;
+        let mut files = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            let (part, index, file_name) = (r.string()?, r.u32()? as usize, r.string()?);
+            let before = serde_json::from_str(&r.string()?).ok()?;
+            let verdict = serde_json::from_str(&r.string()?).ok()?;
+            let output = r.opt(|r| {
+                let (media_type, file_name, width, height) = (r.string()?, r.string()?, r.u32()?, r.u32()?);
+                let bytes = r.take_bytes()?.to_vec();
+                Some(DraftOutput { media_type, file_name, width, height, len: bytes.len(), bytes })
+            })?;
+            let fingerprint = r.opt(|r| Some((u64::from_le_bytes(*r.array::<8>()?), f32::from_bits(r.u32()?))))?;
+            files.push(DraftFile { part, index, file_name, before, verdict, output, fingerprint });
+        }
+        let draft = Draft {
+            version,
+            person,
+            saved_at_ms,
+            expires_at_ms,
+            lang,
+            step,
+            raw,
+            touched,
+            show_all,
+            acks,
+            files,
+            omitted,
+        };
+        r.0.is_empty().then_some(draft)
     }
 
     /// Whether this draft may be restored for `person` at `now_ms`: the same person, this
     /// format, not expired.
     pub fn restorable(&self, person: &str, now_ms: f64) -> bool {
         self.version == DRAFT_VERSION && self.person == person && now_ms < self.expires_at_ms
+    }
+}
+
+/// Every text field of the form, in the draft's order (the two others, `holds_certificate` and
+/// `working_years`, follow them). A test compares this list with the form's JSON, so a field added
+/// to `RawBundle` and not here fails it.
+fn raw_fields(r: &RawBundle) -> [&Option<String>; 18] {
+    let (i, u, p, q, e) = (&r.identity, &r.unit, &r.post, &r.qualification, &r.education);
+    [
+        &i.name,
+        &i.certificate_type,
+        &i.certificate_number,
+        &i.mobile,
+        &r.gender,
+        &r.birth_date,
+        &u.name,
+        &u.uscc,
+        &u.kind,
+        &p.status,
+        &p.position,
+        &q.certificate_origin,
+        &q.title,
+        &e.level,
+        &e.school,
+        &e.major,
+        &e.graduation_date,
+        &r.email,
+    ]
+}
+
+/// [`raw_fields`], to fill in.
+fn raw_fields_mut(r: &mut RawBundle) -> [&mut Option<String>; 18] {
+    let (i, u, p, q, e) = (&mut r.identity, &mut r.unit, &mut r.post, &mut r.qualification, &mut r.education);
+    [
+        &mut i.name,
+        &mut i.certificate_type,
+        &mut i.certificate_number,
+        &mut i.mobile,
+        &mut r.gender,
+        &mut r.birth_date,
+        &mut u.name,
+        &mut u.uscc,
+        &mut u.kind,
+        &mut p.status,
+        &mut p.position,
+        &mut q.certificate_origin,
+        &mut q.title,
+        &mut e.level,
+        &mut e.school,
+        &mut e.major,
+        &mut e.graduation_date,
+        &mut r.email,
+    ]
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The draft encoding's writer.
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(len32(b.len()));
+        self.0.extend_from_slice(b);
+    }
+    fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    fn strs(&mut self, v: &[String]) {
+        self.u32(len32(v.len()));
+        for s in v {
+            self.str(s);
+        }
+    }
+    fn opt<T>(&mut self, v: Option<T>, f: impl FnOnce(&mut Writer, T)) {
+        match v {
+            Some(v) => {
+                self.u8(1);
+                f(self, v);
+            }
+            None => self.u8(0),
+        }
+    }
+}
+
+/// The draft encoding's reader: every read is `None` past the end or on a malformed value.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn array<const N: usize>(&mut self) -> Option<&'a [u8; N]> {
+        let (a, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(a)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.array::<1>().map(|a| a[0])
+    }
+    fn bool(&mut self) -> Option<bool> {
+        match self.u8()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.array::<4>().map(|a| u32::from_le_bytes(*a))
+    }
+    fn f64(&mut self) -> Option<f64> {
+        self.array::<8>().map(|a| f64::from_le_bytes(*a))
+    }
+    fn take_bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        let (b, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(b)
+    }
+    fn string(&mut self) -> Option<String> {
+        String::from_utf8(self.take_bytes()?.to_vec()).ok()
+    }
+    fn strings(&mut self) -> Option<Vec<String>> {
+        let n = self.u32()? as usize;
+        (0..n).map(|_| self.string()).collect()
+    }
+    /// `Some(None)` for an absent value, `None` when malformed.
+    fn opt<T>(&mut self, f: impl FnOnce(&mut Reader<'a>) -> Option<T>) -> Option<Option<T>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => f(self).map(Some),
+            _ => None,
+        }
     }
 }
 
@@ -1411,6 +1619,57 @@ mod tests {
     }
 
     #[test]
+    fn the_draft_encoding_keeps_every_form_field_and_every_value() {
+        // Every leaf of the form's JSON is one of the draft's fields: fill each with a distinct
+        // value through the JSON (the wire's own names) and read it back through the encoding.
+        let mut json = serde_json::to_value(RawBundle::default()).unwrap();
+        let mut leaves = 0;
+        for (group, v) in json.as_object_mut().unwrap() {
+            let mut fill = |name: &str, v: &mut serde_json::Value| {
+                leaves += 1;
+                *v = match name {
+                    "holds_certificate" => serde_json::Value::Bool(true),
+                    "working_years" => serde_json::json!(12),
+                    _ => serde_json::Value::String(format!("{group}.{name} 值")),
+                };
+            };
+            match v.as_object_mut() {
+                Some(fields) => fields.iter_mut().for_each(|(k, v)| fill(k, v)),
+                None => fill(group, v),
+            }
+        }
+        let raw: RawBundle = serde_json::from_value(json).unwrap();
+        assert_eq!(leaves, 18 + 2, "raw_fields and the two typed fields");
+        assert!(raw_fields(&raw).iter().all(|f| f.is_some()));
+        let mut s = with_person(ready_holder());
+        s.raw = raw.clone();
+        let mut d = s.draft(NOW, 7.0, DRAFT_MAX_BYTES).unwrap();
+        d.files.push(DraftFile {
+            part: "photo".into(),
+            index: 1,
+            file_name: "照片.jpg".into(),
+            before: Report::new(),
+            verdict: std::iter::once(Problem::new("photo", Code::PhotoBlurry, &[])).collect(),
+            output: Some(DraftOutput {
+                media_type: "image/jpeg".into(),
+                file_name: "照片.jpg".into(),
+                width: 295,
+                height: 413,
+                len: 3,
+                bytes: vec![0xFF, 0xD8, 0xFF],
+            }),
+            fingerprint: Some((u64::MAX - 7, 0.125)),
+        });
+        d.files.push(DraftFile { output: None, fingerprint: None, ..d.files[0].clone() });
+        let back = Draft::decode(&d.encode()).expect("decodes");
+        assert_eq!(back, d);
+        assert_eq!(back.raw, raw);
+        // Absent values stay absent.
+        let empty = Draft { raw: RawBundle::default(), files: Vec::new(), ..d };
+        assert_eq!(Draft::decode(&empty.encode()), Some(empty));
+    }
+
+    #[test]
     fn a_draft_never_holds_the_token_or_the_upload() {
         let mut s = with_person(submittable());
         s.apply(Action::Submit("idem-key-123".into()));
@@ -1474,6 +1733,15 @@ mod tests {
         let bytes = d.encode();
         assert_eq!(Draft::decode(&bytes[..bytes.len() - 1]), None, "a truncated draft");
         assert_eq!(Draft::decode(b"IXD1"), None);
+        // Every shorter prefix, and anything after a whole draft, is not a draft.
+        for n in 0..bytes.len() {
+            assert_eq!(Draft::decode(&bytes[..n]), None, "prefix of {n} bytes");
+        }
+        assert_eq!(Draft::decode(&[&bytes[..], b"x"].concat()), None, "bytes after the draft");
+        // A draft of the former (JSON) format is not read.
+        let mut v1 = b"IXD1".to_vec();
+        v1.extend_from_slice(&bytes[4..]);
+        assert_eq!(Draft::decode(&v1), None);
 
         // Restored into another person's session (same device, key mix-up): nothing is taken.
         let mut other = loaded("new-applicant");

@@ -249,6 +249,23 @@ pub fn warm_up() -> bool {
     p.output.is_some() && p.verdict.passes()
 }
 
+/// What the PDF module (`intake-pdf`: these rules with their PDF parser, loaded by the worker when a
+/// PDF is chosen, see `worker`) answered for an attachment: its check of the file as chosen
+/// (`before`), its check of the rewrite (`verdict`) and the rewrite to upload.
+pub fn from_pdf_module(part: Part, before: Report, verdict: Report, rewrite: Option<Vec<u8>>) -> Processed {
+    let mut out = Processed {
+        before,
+        verdict,
+        output: rewrite.map(|bytes| Output { bytes, media_type: "application/pdf", width: 0, height: 0 }),
+        fingerprint: None,
+        crop: None,
+    };
+    if out.output.is_none() && out.verdict.passes() {
+        out.verdict.push(Problem::new(part.name(), Code::FileProcessingFailed, &[]));
+    }
+    out
+}
+
 /// The answer for a file the browser could not decode and the rules do not read (HEIC/HEIF).
 pub fn heic_unsupported(part: Part) -> Processed {
     let report: Report = std::iter::once(Problem::new(part.name(), Code::FileHeicUnsupported, &[])).collect();
@@ -312,15 +329,30 @@ mod tests {
         let server = document::check(document::DocumentKind::IdFront, &out.bytes);
         let d = server.output.expect("decodes");
         assert_eq!(p.fingerprint, Some((d.phash, d.emblem_score)));
-        // The upload is the server's own rewrite (`pdf::sanitize`), whose check is the verdict.
         let pdf = process(Part::WorkCertificate, PDF, None, profile(""));
-        let rewrite = intake_rules::pdf::sanitize(PDF).expect("valid").bytes;
-        assert_ne!(rewrite, PDF);
-        assert!(pdf.verdict.passes());
-        assert_eq!(pdf.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", rewrite)));
-        // A PDF the server refuses is refused here with the same code, and nothing is uploaded.
         let stub = process(Part::WorkCertificate, b"%PDF-1.7 %%EOF\n", None, profile(""));
-        assert!(stub.output.is_none() && stub.verdict.codes() == vec![Code::FilePdfInvalid]);
+        if attachment::READS_PDF {
+            // Rules with the parser (a workspace build unifies the feature): the upload is the
+            // server's own rewrite, whose check is the verdict.
+            let rewrite = attachment::check("work_certificate", PDF).output.expect("valid").bytes;
+            assert_ne!(rewrite, PDF);
+            assert!(pdf.verdict.passes());
+            assert_eq!(pdf.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", rewrite)));
+            // A PDF the server refuses is refused here with the same code, and nothing is uploaded.
+            assert!(stub.output.is_none() && stub.verdict.codes() == vec![Code::FilePdfInvalid]);
+        } else {
+            // The widget's own build (no parser): a PDF is never accepted here; the worker hands it
+            // to the PDF module (`from_pdf_module`).
+            for p in [pdf, stub] {
+                assert!(p.output.is_none() && p.verdict.codes() == vec![Code::FilePdfCheckerUnavailable]);
+            }
+        }
+        // What the PDF module answers is taken as it is, and a passing verdict never stands without bytes.
+        let ok: Report = Report::new();
+        let taken = from_pdf_module(Part::WorkCertificate, ok.clone(), ok.clone(), Some(b"%PDF-rewrite".to_vec()));
+        assert_eq!(taken.output.map(|o| (o.media_type, o.bytes)), Some(("application/pdf", b"%PDF-rewrite".to_vec())));
+        let empty = from_pdf_module(Part::WorkCertificate, ok.clone(), ok, None);
+        assert!(empty.output.is_none() && empty.verdict.codes() == vec![Code::FileProcessingFailed]);
     }
 
     /// `bytes` decoded as `ImageDecoder` gives it when asked for `long`: the stored pixels at the

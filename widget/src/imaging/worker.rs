@@ -189,6 +189,28 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
     };
     lap("read", &mut timings);
     let sniffed = decode::sniff(&bytes);
+    // A PDF for an attachment, in a build without the rules' PDF parser (the widget's own): the PDF
+    // module reads it (the same rules with the parser, loaded now). Should it not load, the rules
+    // here refuse the file (`file.pdf_checker_unavailable`): a PDF is never accepted unread.
+    if matches!(part, Part::WorkCertificate | Part::Supporting) && attachment::needs_pdf_module(&bytes) {
+        if let Some(early) = early {
+            early.discard().await;
+        }
+        let processed = match pdf_module(part, &bytes).await {
+            Some(p) => p,
+            None => pipeline::process(part, &bytes, None, profile),
+        };
+        lap("pdf", &mut timings);
+        return Ok(Answer {
+            processed,
+            previewable: false,
+            decoder: Decoder::Rules,
+            working: (0, 0),
+            decodes: 0,
+            timings,
+            frames: support,
+        });
+    }
     let rules_path = |bytes: &[u8], previewable: bool, mut timings: Vec<(&'static str, f64)>| {
         let t = now();
         let processed = pipeline::process(part, bytes, None, profile);
@@ -312,6 +334,28 @@ pub async fn answer(part: Part, blob: &web_sys::Blob, profile_id: &str, route: R
         // PDFs, other formats, empty files: the rules say what they are.
         _ => Ok(rules_path(&bytes, false, timings)),
     }
+}
+
+/// The PDF module's check of an attachment: `intakePdf(field, bytes)`, which `www/intake-worker.js`
+/// defines (it loads `pkg/intake_pdf.js`, the rules with their PDF parser, at the first PDF) and which
+/// resolves to `{before, verdict, output, mediaType}` (see `widget/pdf`). None when there is no such
+/// function, it failed (the module did not load), or its answer is not one.
+async fn pdf_module(part: Part, bytes: &[u8]) -> Option<Processed> {
+    let hook = Reflect::get(&js_sys::global(), &JsValue::from_str("intakePdf")).ok()?;
+    let hook = hook.dyn_into::<js_sys::Function>().ok()?;
+    let called = hook.call2(&JsValue::NULL, &JsValue::from_str(part.name()), &Uint8Array::from(bytes)).ok()?;
+    let reply = JsFuture::from(js_sys::Promise::resolve(&called)).await.ok()?;
+    let field = |k: &str| Reflect::get(&reply, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+    let report = |k: &str| serde_json::from_str::<intake_rules::Report>(&field(k).as_string()?).ok();
+    let (before, verdict) = (report("before")?, report("verdict")?);
+    let output = match field("output").dyn_into::<js_sys::ArrayBuffer>() {
+        Ok(buf) if field("mediaType").as_string().as_deref() == Some("application/pdf") => {
+            Some(Uint8Array::new(&buf).to_vec())
+        }
+        Ok(_) => return None,
+        Err(_) => None,
+    };
+    Some(pipeline::from_pdf_module(part, before, verdict, output))
 }
 
 /// A browser decode started before the whole file was read.
