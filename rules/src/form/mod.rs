@@ -31,7 +31,8 @@ pub struct RawBundle {
     /// `YYYY-MM-DD`.
     #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub birth_date: Option<String>,
-    /// The employing unit.
+    /// The employing unit: required on an accounting post; may be absent or partial when
+    /// `post.status` is `off_post` (FAQ 9, 10: students, people out of work).
     pub unit: RawUnit,
     /// Post status and position.
     pub post: RawPost,
