@@ -524,3 +524,32 @@ async fn an_off_post_student_without_a_unit_submits_with_a_student_id_and_househ
     stop.notify_one();
     assert_eq!(status, "accepted", "the platform accepted it");
 }
+
+/// Issue 13 item 7: the 201 answer carries a short receipt number beside the UUID id; the list and
+/// the single view carry the same number; it is 12 characters in groups of four with a valid check
+/// character, and the id stays the UUID.
+#[tokio::test]
+async fn the_receipt_number_is_short_checked_and_shown_beside_the_uuid() {
+    let h = Harness::new("receipt-number", |c| c.forwarding.enabled = false).await;
+    let mut numbers = std::collections::HashSet::new();
+    for p in intake::sandbox::people::people() {
+        let token = h.token(&p.key);
+        let (status, receipt) = h
+            .submit("/api/v1/submissions", Some(&token), Some(&format!("receipt-{}", p.key)), &valid_parts(&p.key))
+            .await;
+        assert_eq!(status, 201, "{receipt}");
+        let id = receipt["id"].as_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "the id stays a UUID: {id}");
+        let number = receipt["receipt_number"].as_str().unwrap().to_owned();
+        let groups: Vec<&str> = number.split('-').collect();
+        assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), vec![4, 4, 4], "{number}");
+        let parsed = intake_rules::receipt::ReceiptNumber::parse(&number).expect("a valid check character");
+        assert_eq!(parsed.to_string(), number);
+        assert_eq!(intake_rules::receipt::ReceiptNumber::for_id(id), Some(parsed), "derived from the id's random bits");
+        assert!(numbers.insert(number.clone()), "numbers differ between submissions");
+        let (_, list) = h.get("/api/v1/submissions", Some(&token)).await;
+        assert_eq!(list["submissions"][0]["receipt_number"], number.as_str());
+        let (_, one) = h.get(&format!("/api/v1/submissions/{id}"), Some(&token)).await;
+        assert_eq!(one["receipt_number"], number.as_str());
+    }
+}

@@ -1140,6 +1140,7 @@ fn submit(state: &State, dispatch: &Dispatch, env: &Rc<Env>) {
             match env.api.upload(&path, &key, &raw, &files, progress).await {
                 Ok(receipt) => {
                     dispatch.dispatch(Action::Submitted(crate::model::SubmissionView {
+                        receipt_number: (!receipt.receipt_number.is_empty()).then_some(receipt.receipt_number),
                         id: receipt.id,
                         status: receipt.status,
                         status_label: None,
@@ -1187,7 +1188,11 @@ fn receipt_view(state: &State, session: &Session) -> Html {
                 <p class="ix-note ix-ok">{ l.pick("提交成功，请保存以下回执号。", "Submitted. Keep the receipt number below.") }</p>
             }
             <dl class="ix-facts ix-receipt">
-                <dt>{ l.pick("回执号", "Receipt number") }</dt><dd data-receipt-id="">{ &r.id }</dd>
+                if let Some(number) = &r.receipt_number {
+                    <dt>{ l.pick("回执号", "Receipt number") }</dt>
+                    <dd><strong class="ix-receipt-number" data-receipt-number="">{ number }</strong>{ " " }<CopyButton lang={l} text={number.clone()} /></dd>
+                }
+                <dt>{ l.pick("提交编号", "Submission id") }</dt><dd class="ix-muted" data-receipt-id="">{ &r.id }</dd>
                 <dt>{ l.pick("提交时间", "Received at") }</dt><dd><time datetime={r.received_at.clone()}>{ local_time(l, &r.received_at) }</time></dd>
                 <dt>{ l.pick("状态", "Status") }</dt>
                 <dd><span class={classes!("ix-status", format!("is-{}", r.status.as_str()))} data-receipt-status={r.status.as_str()}>{ l.pick(zh, en) }</span></dd>
@@ -1197,6 +1202,49 @@ fn receipt_view(state: &State, session: &Session) -> Html {
             </dl>
             { help_panel(l, session) }
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CopyProps {
+    lang: Lang,
+    text: String,
+}
+
+/// Copies the receipt number to the clipboard (where the browser allows it) and says so.
+#[function_component]
+fn CopyButton(props: &CopyProps) -> Html {
+    let copied = use_state(|| false);
+    let onclick = {
+        let copied = copied.clone();
+        let text = props.text.clone();
+        Callback::from(move |_: MouseEvent| {
+            if copy_text(&text) {
+                copied.set(true);
+            }
+        })
+    };
+    let l = props.lang;
+    html! {
+        <button type="button" class="ix-link" data-action="copy-receipt" {onclick} aria-live="polite">
+            { if *copied { l.pick("已复制", "Copied") } else { l.pick("复制", "Copy") } }
+        </button>
+    }
+}
+
+/// `navigator.clipboard.writeText(text)`, looked up at run time; false where there is no clipboard.
+fn copy_text(text: &str) -> bool {
+    use wasm_bindgen::JsValue;
+    let Some(window) = web_sys::window() else { return false };
+    let clipboard =
+        js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard")).unwrap_or(JsValue::UNDEFINED);
+    if clipboard.is_undefined() || clipboard.is_null() {
+        return false;
+    }
+    let write = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")).unwrap_or(JsValue::UNDEFINED);
+    match write.dyn_into::<js_sys::Function>() {
+        Ok(f) => f.call1(&clipboard, &JsValue::from_str(text)).is_ok(),
+        Err(_) => false,
     }
 }
 

@@ -1272,6 +1272,7 @@ mod tests {
         s.apply(Action::Submit("key-3".into()));
         assert_eq!(s.key.as_deref(), Some("key-3"));
         let receipt = SubmissionView {
+            receipt_number: None,
             id: "sub-1".into(),
             status: intake_rules::wire::SubmissionStatus::Received,
             status_label: None,
@@ -1292,6 +1293,7 @@ mod tests {
     #[test]
     fn an_earlier_submission_shows_the_receipt_while_modification_is_closed() {
         let earlier = SubmissionView {
+            receipt_number: None,
             id: "sub-0".into(),
             status: intake_rules::wire::SubmissionStatus::Forwarded,
             status_label: None,
@@ -1499,6 +1501,7 @@ mod tests {
         let d = s.draft(NOW, 7.0, 16 * 1024 + 1024 + 3 + 2).unwrap();
         assert_eq!((d.files.len(), d.omitted), (1, 2), "only what fits");
         s.apply(Action::Submitted(SubmissionView {
+            receipt_number: None,
             id: "sub-1".into(),
             status: intake_rules::wire::SubmissionStatus::Received,
             status_label: None,
