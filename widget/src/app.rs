@@ -1049,7 +1049,12 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
                 { for review_rows(r).into_iter().map(|row| html! {
                     <>
                         <dt data-review-field={row.path}>{ l.pair(row.labels) }</dt>
-                        <dd data-review-value={row.path}>{ l.pick(&row.value.0, &row.value.1) }</dd>
+                        <dd data-review-value={row.path}>{ l.pick(&row.value.0, &row.value.1) }
+                            if row.step == Step::Form {
+                                { " " }<button type="button" class="ix-link" data-edit-field={row.path} onclick={goto(row.step)}
+                                    aria-label={format!("{} {}", l.pick("修改", "Change"), l.pair(row.labels))}>{ l.pick("修改", "Change") }</button>
+                            }
+                        </dd>
                     </>
                 }) }
             </dl>
