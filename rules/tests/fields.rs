@@ -199,3 +199,16 @@ fn off_post_without_a_unit_is_valid_and_what_is_given_is_still_checked() {
         ["unit.name", "unit.uscc", "unit.type", "post.position"].into_iter().map(String::from).collect();
     assert_eq!(missing, want, "on an accounting post the unit block is required");
 }
+
+/// The docs list the table as it is: every field's row names its path and both labels.
+#[test]
+fn the_docs_table_lists_every_field_with_its_labels() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/fields-and-contract.md");
+    let docs = std::fs::read_to_string(path).expect("docs/fields-and-contract.md");
+    let rows: Vec<&str> = docs.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(rows.len(), FIELDS.len(), "one row per field");
+    for (row, f) in rows.iter().zip(FIELDS) {
+        let want = format!("| `{}` | {} | {} |", f.path, f.zh, f.en);
+        assert!(row.starts_with(&want), "docs row {row:?} should start with {want:?} (the table's order and labels)");
+    }
+}
