@@ -716,24 +716,17 @@ fn form_view(state: &State, dispatch: &Dispatch) -> Html {
     let Some(session) = state.session() else { return html! {} };
     let has_archive = session.archive.is_some();
     let locked = state.working_years_locked();
-    let mobile_registered = session.me.identity.mobile.is_some();
-    let passport = matches!(session.me.identity.certificate_type, intake_rules::form::CertificateType::Passport);
     let f = Fields { state, dispatch, visible: state.visible_form_problems() };
     // Every field of the table but the read-only identity, section by section.
     let control = |field: &Field| -> Html {
         match field.path {
-            "birth_date" => field_view(
-                &f,
-                field.path,
-                !passport && state.raw.birth_date.is_some() && f.problems("birth_date").is_empty(),
-            ),
-            "identity.mobile" => field_view(&f, field.path, mobile_registered),
+            "birth_date" | "identity.mobile" => field_view(&f, field.path, state.field_readonly(field.path)),
             "qualification.holds_certificate" if has_archive => html! {
                 <p class="ix-muted">{ l.pick("持证情况以档案为准。", "Certificate status is taken from your archive.") }</p>
             },
             "working_years" => html! {
                 <>
-                    { field_view(&f, field.path, locked) }
+                    { field_view(&f, field.path, state.field_readonly(field.path)) }
                     if locked {
                         <p class="ix-muted">{ l.pick("持证人员的会计工作年限以档案为准，不可修改。", "For certificate holders, working years come from the archive and cannot be edited.") }</p>
                     }
@@ -1050,7 +1043,7 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
                     <>
                         <dt data-review-field={row.path}>{ l.pair(row.labels) }</dt>
                         <dd data-review-value={row.path}>{ l.pick(&row.value.0, &row.value.1) }
-                            if row.step == Step::Form {
+                            if row.step == Step::Form && !state.field_readonly(row.path) {
                                 { " " }<button type="button" class="ix-link" data-edit-field={row.path} onclick={goto(row.step)}
                                     aria-label={format!("{} {}", l.pick("修改", "Change"), l.pair(row.labels))}>{ l.pick("修改", "Change") }</button>
                             }

@@ -596,6 +596,22 @@ impl State {
             .is_some_and(|a| a.holds_certificate && a.working_years.is_some())
     }
 
+    /// Whether the form shows a field read-only: the birth date derived from an 18-digit number
+    /// (until it is found wrong), a mobile iXiamen registered, working years from the archive (FAQ 12).
+    pub fn field_readonly(&self, path: &str) -> bool {
+        let Some(s) = self.session() else { return false };
+        match path {
+            "birth_date" => {
+                s.me.identity.certificate_type != CertificateType::Passport
+                    && self.raw.birth_date.is_some()
+                    && self.field_problems("birth_date").is_empty()
+            }
+            "identity.mobile" => s.me.identity.mobile.is_some(),
+            "working_years" => self.working_years_locked(),
+            _ => fields::field(path).is_some_and(|f| f.section == Section::Identity),
+        }
+    }
+
     /// Runs the form rules: `Ok(warnings)` or `Err(problems)`.
     pub fn form_check(&self) -> Result<Vec<Problem>, Vec<Problem>> {
         let Some(s) = self.session() else { return Err(Vec::new()) };
@@ -1389,6 +1405,17 @@ mod tests {
                 None => assert_eq!(row.value, (value.clone(), value), "{}", f.path),
             }
         }
+        // What the form shows read-only, the review offers no change for.
+        let fresh = loaded("new-applicant");
+        assert!(
+            fresh.field_readonly("identity.name") && fresh.field_readonly("birth_date"),
+            "derived from the ID number"
+        );
+        assert!(
+            !fresh.field_readonly("unit.name") && !fresh.field_readonly("working_years"),
+            "a new applicant types these"
+        );
+        assert!(!s.field_readonly("birth_date"), "a birth date found wrong (here: not the number's) becomes editable");
         // Not a holder: the certificate origin is not asked, so not listed; an empty optional field says so.
         field(&mut s, "qualification.holds_certificate", "false");
         field(&mut s, "email", "");
