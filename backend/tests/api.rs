@@ -445,3 +445,111 @@ async fn a_slow_loris_client_is_disconnected() {
     let resp = reqwest::get(format!("http://{}/healthz", running.addr)).await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// Issue 13, FAQ 9 and 10: a student not on an accounting post, without a unit, submits with a
+/// student ID and household registration (`supporting`) and no work certificate; the server
+/// accepts it, stores the unit block as null and forwards it, and the platform sandbox accepts
+/// it. On an accounting post the same bundle is refused with the unit fields' own labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_post_student_without_a_unit_submits_with_a_student_id_and_household_registration() {
+    let h = Harness::new("off-post", |_| {}).await;
+    let person = intake::sandbox::people::person("new-applicant").unwrap();
+    let token = h.token("new-applicant");
+    let mut bundle = bundle_for(person);
+    bundle.as_object_mut().unwrap().remove("unit");
+    bundle["post"] = json!({ "status": "off_post" });
+    bundle["working_years"] = json!(0);
+
+    let student = |bundle: &serde_json::Value| {
+        let mut parts: Vec<Part> =
+            parts_for("new-applicant", bundle).into_iter().filter(|p| p.name != "work_certificate").collect();
+        parts.push(part("supporting", "image/jpeg", fixture("document/id_front.jpg")));
+        parts.push(part("supporting", "application/pdf", fixture("file/work_certificate.pdf")));
+        parts
+    };
+
+    // On an accounting post, the missing unit block is refused, field by field, in the table's words.
+    let mut on_post = bundle.clone();
+    on_post["post"]["status"] = json!("on_post");
+    let (status, body) = h.submit("/api/v1/submissions", Some(&token), Some("off-post-0001"), &student(&on_post)).await;
+    assert_eq!(status, 422, "{body}");
+    let mut fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "form.required")
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, vec!["post.position", "unit.name", "unit.type", "unit.uscc"], "{body}");
+    let type_error = body["errors"].as_array().unwrap().iter().find(|e| e["field"] == "unit.type").unwrap();
+    assert_eq!(type_error["message"]["zh"], "请选择单位类型。");
+
+    // Off the post: accepted.
+    let (status, receipt) =
+        h.submit("/api/v1/submissions", Some(&token), Some("off-post-0002"), &student(&bundle)).await;
+    assert_eq!(status, 201, "{receipt}");
+    let id = receipt["id"].as_str().unwrap().to_owned();
+
+    // Forwarded and accepted by the platform sandbox.
+    let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+    let forwarder = intake::forwarder::Forwarder::new(
+        h.store.clone(),
+        h.state.platform.clone(),
+        h.state.config.forwarding.clone(),
+        h.state.metrics.clone(),
+        h.state.wake.clone(),
+    );
+    tokio::spawn(forwarder.run(stop.clone()));
+    let delivered = eventually(Duration::from_secs(20), || h.sandbox.received().iter().any(|d| d.key == id)).await;
+    assert!(delivered, "the submission reaches the platform");
+    let delivery = h.sandbox.received().into_iter().find(|d| d.key == id).unwrap();
+    assert!(!delivery.duplicate);
+    assert_eq!(delivery.bundle["post_status"], "off_post");
+    for key in intake::sandbox::platform::UNIT_KEYS {
+        assert_eq!(delivery.bundle[key], serde_json::Value::Null, "{key}");
+    }
+    let names: Vec<&str> = delivery.parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "supporting").count(), 2, "{names:?}");
+    assert!(!names.contains(&"work_certificate"), "{names:?}");
+    let mut status = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, one) = h.get(&format!("/api/v1/submissions/{id}"), Some(&token)).await;
+        status = one["status"].clone();
+        if status == "accepted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.notify_one();
+    assert_eq!(status, "accepted", "the platform accepted it");
+}
+
+/// Issue 13 item 7: the 201 answer carries a short receipt number beside the UUID id; the list and
+/// the single view carry the same number; it is 12 characters in groups of four with a valid check
+/// character, and the id stays the UUID.
+#[tokio::test]
+async fn the_receipt_number_is_short_checked_and_shown_beside_the_uuid() {
+    let h = Harness::new("receipt-number", |c| c.forwarding.enabled = false).await;
+    let mut numbers = std::collections::HashSet::new();
+    for p in intake::sandbox::people::people() {
+        let token = h.token(&p.key);
+        let (status, receipt) = h
+            .submit("/api/v1/submissions", Some(&token), Some(&format!("receipt-{}", p.key)), &valid_parts(&p.key))
+            .await;
+        assert_eq!(status, 201, "{receipt}");
+        let id = receipt["id"].as_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "the id stays a UUID: {id}");
+        let number = receipt["receipt_number"].as_str().unwrap().to_owned();
+        let groups: Vec<&str> = number.split('-').collect();
+        assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), vec![4, 4, 4], "{number}");
+        let parsed = intake_rules::receipt::ReceiptNumber::parse(&number).expect("a valid check character");
+        assert_eq!(parsed.to_string(), number);
+        assert_eq!(intake_rules::receipt::ReceiptNumber::for_id(id), Some(parsed), "derived from the id's random bits");
+        assert!(numbers.insert(number.clone()), "numbers differ between submissions");
+        let (_, list) = h.get("/api/v1/submissions", Some(&token)).await;
+        assert_eq!(list["submissions"][0]["receipt_number"], number.as_str());
+        let (_, one) = h.get(&format!("/api/v1/submissions/{id}"), Some(&token)).await;
+        assert_eq!(one["receipt_number"], number.as_str());
+    }
+}

@@ -92,7 +92,7 @@ catalog! {
         zh: "浏览器处理图片时出错，未能完成检查。", en: "The browser failed while processing the picture; the check did not finish.",
         hint_zh: "请重新选择文件；如仍失败，请刷新页面或换用其他浏览器。", hint_en: "Choose the file again; if it still fails, reload the page or use another browser.";
     FileTooMany = "file.too_many", Error,
-        zh: "{field} 最多上传 {max} 个文件，实际 {count} 个。", en: "At most {max} files may be uploaded for {field}; got {count}.",
+        zh: "{field}最多上传 {max} 个文件，实际 {count} 个。", en: "At most {max} files may be uploaded for the {field_en}; got {count}.",
         hint_zh: "请删除多余的文件。", hint_en: "Remove the extra files.";
 
     // ---- image decoding ----
@@ -136,7 +136,7 @@ catalog! {
         zh: "照片含有拍摄信息（{what}），上传前会被清除。", en: "The photo carries metadata ({what}); it is removed before upload.",
         hint_zh: "无需处理，自动修正会清除。", hint_en: "Nothing to do: the automatic fix removes it.";
     PhotoBackgroundColour = "photo.background_colour", Error,
-        zh: "背景颜色不符合要求：检测到 {detected}，要求 {allowed}。", en: "Wrong background colour: detected {detected}, required {allowed}.",
+        zh: "背景颜色不符合要求：检测到{detected}，要求{allowed}。", en: "Wrong background colour: detected {detected}, required {allowed}.",
         hint_zh: "请在{allowed}的纯色背景（如白墙）前重新拍摄，光线均匀。", hint_en: "Take the photo again in front of a plain {allowed} background (a white wall), evenly lit.";
     PhotoBackgroundNotUniform = "photo.background_not_uniform", Error,
         zh: "背景不是纯色（有图案、杂物或明显阴影）。", en: "The background is not plain (pattern, objects or strong shadows).",
@@ -169,9 +169,9 @@ catalog! {
     // ---- identity documents and attachments (FAQ 7, FAQ 10) ----
     DocumentMissing = "document.missing", Error,
         zh: "缺少必须上传的材料：{name}。", en: "A required document is missing: {name_en}.",
-        hint_zh: "请上传{name}。", hint_en: "Upload the {name_en}.";
+        hint_zh: "请拍摄或选择文件后上传。", hint_en: "Take a picture or choose a file and upload it.";
     DocumentNotExpected = "document.not_expected", Error,
-        zh: "当前证件类型或岗位状态不需要上传 {name}。", en: "The {name_en} does not belong to this certificate type or post status.",
+        zh: "当前证件类型或岗位状态不需要上传{name}。", en: "The {name_en} does not belong to this certificate type or post status.",
         hint_zh: "请检查证件类型和岗位状态。", hint_en: "Check the certificate type and post status.";
     DocumentTooSmall = "document.too_small", Error,
         zh: "图片像素过小：{width}×{height}，至少需要 {min_long}×{min_short}，否则无法看清证件内容。", en: "The picture is too small to read: {width}×{height}; at least {min_long}×{min_short} is required.",
@@ -192,10 +192,10 @@ catalog! {
         zh: "图片宽高比 {actual} 与证件不符，可能只拍到了一部分。", en: "The picture's aspect ratio {actual} does not fit the document; part of it may be missing.",
         hint_zh: "请确认证件四角完整在画面内。", hint_en: "Make sure all four corners of the document are in the picture.";
     DocumentSameImageBothSides = "document.same_image_both_sides", Error,
-        zh: "{first} 和 {second} 是同一张图片。", en: "The {first_en} and the {second_en} are the same picture.",
+        zh: "{first}和{second}是同一张图片。", en: "The {first_en} and the {second_en} are the same picture.",
         hint_zh: "请分别拍摄两面后上传。", hint_en: "Photograph both sides separately and upload each.";
     DocumentSidesSwapped = "document.sides_swapped", Warning,
-        zh: "{first} 和 {second} 看起来上传反了。", en: "The {first_en} and the {second_en} look swapped.",
+        zh: "{first}和{second}看起来上传反了。", en: "The {first_en} and the {second_en} look swapped.",
         hint_zh: "人像面应包含照片，国徽面应包含国徽；如确认无误可忽略此提示。", hint_en: "The portrait side shows the photo, the emblem side the national emblem; ignore this if they are right.";
 
     // ---- the form (rules.md §4) ----
@@ -203,8 +203,8 @@ catalog! {
         zh: "表单数据格式错误：{detail}。", en: "The form data is malformed: {detail}.",
         hint_zh: "请刷新页面后重新填写。", hint_en: "Reload the page and fill in the form again.";
     FormRequired = "form.required", Error,
-        zh: "{label}为必填项。", en: "{label_en} is required.",
-        hint_zh: "请填写{label}。", hint_en: "Fill in {label_en}.";
+        zh: "请{action}{label}。", en: "{label_en} is required.",
+        hint_zh: "此项为必填项，{action}后才能进入下一步。", hint_en: "{action_en} to go on to the next step.";
     FormTooLong = "form.too_long", Error,
         zh: "{label}过长（{length} 个字符，最多 {max} 个）。", en: "{label_en} is too long ({length} characters, at most {max}).",
         hint_zh: "请精简后重新填写。", hint_en: "Shorten it.";
@@ -257,8 +257,8 @@ catalog! {
         zh: "持有原会计从业资格证书人员的会计工作年限由系统自动获取（{years} 年），不能修改。", en: "For holders of the original certificate the working years come from the archive ({years}) and cannot be changed.",
         hint_zh: "请保留系统带出的年限。", hint_en: "Keep the years taken from the archive.";
     FormIdentityMismatch = "form.identity_mismatch", Error,
-        zh: "{label}必须与 i厦门 实名信息一致。", en: "{label_en} must equal your iXiamen identity.",
-        hint_zh: "身份信息以 i厦门 注册信息为准；如需更正请联系 i厦门。", hint_en: "iXiamen's registration prevails; contact iXiamen to correct it.";
+        zh: "{label}必须与i厦门实名信息一致。", en: "{label_en} must equal your iXiamen identity.",
+        hint_zh: "身份信息以i厦门注册信息为准；如需更正请联系i厦门。", hint_en: "iXiamen's registration prevails; contact iXiamen to correct it.";
     FormNamePinyin = "form.name_pinyin", Warning,
         zh: "姓名“{name}”中含有拼音，通常是生僻字无法在线登记所致。", en: "The name “{name}” contains pinyin, usually because a rare character could not be registered online.",
         hint_zh: "生僻字目前只能线下更正，可正常提交。", hint_en: "Rare characters can only be corrected offline; you can submit as is.";
@@ -268,11 +268,11 @@ catalog! {
 
     // ---- the HTTP API (api.md) ----
     AuthRequired = "auth.required", Error,
-        zh: "请先通过 i厦门 登录。", en: "Sign in through iXiamen first.",
+        zh: "请先通过i厦门登录。", en: "Sign in through iXiamen first.",
         hint_zh: "请重新登录。", hint_en: "Sign in again.";
     AuthInvalidToken = "auth.invalid_token", Error,
         zh: "登录状态无效或已过期。", en: "The sign-in is invalid or has expired.",
-        hint_zh: "请重新通过 i厦门 登录。", hint_en: "Sign in through iXiamen again.";
+        hint_zh: "请重新通过i厦门登录。", hint_en: "Sign in through iXiamen again.";
     ArchiveNotFound = "archive.not_found", Error,
         zh: "未找到您的历史会计档案。", en: "No historical accounting archive was found for you.",
         hint_zh: "新申请人请直接填写信息。", hint_en: "New applicants fill in the form themselves.";
@@ -457,6 +457,154 @@ mod tests {
         assert_eq!(json, "\"photo.blurry\"");
         assert_eq!(serde_json::from_str::<Code>(&json).unwrap(), Code::PhotoBlurry);
         assert!(serde_json::from_str::<Code>("\"photo.nope\"").is_err());
+    }
+
+    /// What the checks pass for each placeholder. Where a value is language-specific the code
+    /// renders each language with its own value (the background colour; an English-only parser
+    /// detail), so the pair is (value in zh-CN text, value in English text).
+    fn sample(code: Code, name: &str) -> Option<(&'static str, &'static str)> {
+        let same = |v| Some((v, v));
+        match name {
+            "detected" if code != Code::PhotoBackgroundColour => same("HEIC"),
+            "label" => same("单位名称"),
+            "label_en" => same("Unit name"),
+            "action" => same("填写"),
+            "action_en" => same("Fill it in"),
+            "name" => same("工作证明"),
+            "name_en" => same("work certificate"),
+            "field" => same("工作证明"),
+            "field_en" => same("work certificate"),
+            "first" => same("居民身份证人像面"),
+            "second" => same("居民身份证国徽面"),
+            "first_en" => same("ID card portrait side"),
+            "second_en" => same("ID card emblem side"),
+            "detected" => Some(("蓝色", "blue")),
+            "allowed" => Some(("白色", "white")),
+            "detail" => Some(("校验码不正确", "expected `,` at line 1 column 9")),
+            "detail_en" => same("the check character is wrong"),
+            "what" => Some(("对象数", "JavaScript, Launch")),
+            "what_en" => same("objects"),
+            "encoding" => same("arithmetic coding"),
+            "accepted" => same("JPEG, PNG"),
+            "id" => same("XMKJ-7Q2M-4F8D"),
+            "expected" => same("1990-03-07"),
+            "size" | "limit" | "rate" => same("200 KB"),
+            "min" | "max" => same("3"),
+            "percent" | "ratio" | "tolerance" => same("12%"),
+            "actual" => same("0.71"),
+            "value" => same("42"),
+            "width" | "height" | "min_width" | "min_height" | "max_width" | "max_height" | "target_width"
+            | "target_height" | "min_long" | "min_short" | "length" | "count" | "seconds" | "years" | "orientation" => {
+                same("6")
+            }
+            _ => None,
+        }
+    }
+
+    fn placeholders(template: &str) -> Vec<&str> {
+        template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(name, _)| name)).collect()
+    }
+
+    fn is_cjk(c: char) -> bool {
+        matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
+    }
+
+    fn is_cjk_punctuation(c: char) -> bool {
+        matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FFEF}' | '\u{201C}' | '\u{201D}' | '\u{2014}' | '\u{2026}' | '\u{00B7}')
+    }
+
+    fn sentences(text: &str) -> Vec<String> {
+        text.split(['。', '！', '？', '；'])
+            .flat_map(|s| s.split(". "))
+            .map(|s| s.trim().trim_end_matches('.').to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// Renders every message and hint of the catalog in both languages with the arguments the
+    /// checks pass, and holds them to one style (issue 13).
+    #[test]
+    fn every_message_in_both_languages_keeps_one_style() {
+        const LABELS: [&str; 10] =
+            ["label", "label_en", "name", "name_en", "field", "field_en", "first", "first_en", "second", "second_en"];
+        let mut faults = Vec::new();
+        for code in Code::ALL {
+            let e = code.entry();
+            let names: Vec<&str> = [e.zh, e.en, e.hint_zh, e.hint_en].iter().flat_map(|t| placeholders(t)).collect();
+            let mut zh_args: Vec<(&str, &dyn fmt::Display)> = Vec::new();
+            let mut en_args: Vec<(&str, &dyn fmt::Display)> = Vec::new();
+            let values: Vec<(&str, (&'static str, &'static str))> =
+                names.iter().filter_map(|n| sample(*code, n).map(|v| (*n, v))).collect();
+            for (n, (zh, en)) in &values {
+                zh_args.push((n, zh));
+                en_args.push((n, en));
+            }
+            let zh = crate::report::Problem::new("f", *code, &zh_args);
+            let en = crate::report::Problem::new("f", *code, &en_args);
+            let rendered =
+                [("zh", &zh.message.zh), ("hint_zh", &zh.hint.zh), ("en", &en.message.en), ("hint_en", &en.hint.en)];
+            for (which, text) in rendered {
+                let c = e.code;
+                if text.contains('{') || text.contains('}') {
+                    faults.push(format!("{c} {which}: a placeholder is left over: {text}"));
+                }
+                if which.ends_with("zh") {
+                    let chars: Vec<char> = text.chars().collect();
+                    for (i, w) in chars.iter().enumerate() {
+                        if !w.is_whitespace() || i == 0 || i + 1 == chars.len() {
+                            continue;
+                        }
+                        let (a, b) = (chars[i - 1], chars[i + 1]);
+                        let wide = |c: char| is_cjk(c) || is_cjk_punctuation(c);
+                        if (wide(a) && wide(b)) || is_cjk_punctuation(a) || is_cjk_punctuation(b) {
+                            faults.push(format!("{c} {which}: a space between {a:?} and {b:?}: {text}"));
+                        }
+                    }
+                } else {
+                    // Quoted user data (a name, a refused value) may be Chinese in English text.
+                    let mut quoted = false;
+                    for ch in text.chars() {
+                        match ch {
+                            '“' => quoted = true,
+                            '”' => quoted = false,
+                            ch if !quoted && (is_cjk(ch) || is_cjk_punctuation(ch)) => {
+                                faults.push(format!("{c} {which}: Chinese in English text: {text}"));
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            for (lang, message, hint) in [("zh", &zh.message.zh, &zh.hint.zh), ("en", &en.message.en, &en.hint.en)] {
+                let all: Vec<String> = sentences(message).into_iter().chain(sentences(hint)).collect();
+                let unique: HashSet<&String> = all.iter().collect();
+                if unique.len() != all.len() {
+                    faults.push(format!("{} {lang}: a sentence is repeated: {message} {hint}", e.code));
+                }
+            }
+            for label in LABELS {
+                let needle = format!("{{{label}}}");
+                if (e.zh.contains(&needle) && e.hint_zh.contains(&needle))
+                    || (e.en.contains(&needle) && e.hint_en.contains(&needle))
+                {
+                    faults.push(format!("{}: the hint repeats {needle} the message already names", e.code));
+                }
+            }
+        }
+        assert!(faults.is_empty(), "{} style faults:\n{}", faults.len(), faults.join("\n"));
+    }
+
+    #[test]
+    fn the_style_check_catches_what_issue_13_lists() {
+        // The old texts, as they were, must fail the checks above.
+        assert!(is_cjk('和') && is_cjk_punctuation('。') && is_cjk_punctuation('“'));
+        let old = "单位名称为必填项。 请填写单位名称。";
+        assert_eq!(sentences(old), vec!["单位名称为必填项", "请填写单位名称"]);
+        let repeated = "请填写单位名称。请填写单位名称。";
+        assert_eq!(sentences(repeated).len(), 2);
+        assert_eq!(sentences(repeated).iter().collect::<HashSet<_>>().len(), 1);
+        assert_eq!(placeholders("{first} 和 {second}"), vec!["first", "second"]);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod pdf;
 pub mod photo;
 pub mod pixels;
 pub mod profile;
+pub mod receipt;
 pub mod report;
 pub mod resample;
 pub mod sanitize;

@@ -223,7 +223,7 @@ pub fn check(
                     report.push(Problem::new(
                         part.name(),
                         Code::FileTooMany,
-                        &[("field", &zh), ("max", &r.max), ("count", &count)],
+                        &[("field", &zh), ("field_en", &en), ("max", &r.max), ("count", &count)],
                     ));
                 }
                 Some(_) => {}

@@ -70,6 +70,9 @@ impl SubmissionStatus {
 pub struct Receipt {
     /// Submission number.
     pub id: String,
+    /// The short number for people (`XXXX-XXXX-XXXX`, see `rules::receipt`), unique in the store.
+    #[serde(default)]
+    pub receipt_number: String,
     /// Current status.
     pub status: SubmissionStatus,
     /// RFC 3339 time it was durably stored.

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use intake_rules::form::{CertificateOrigin, EducationLevel, GenderChoice, PostStatus, Title, UnitType};
+use intake_rules::form::{FIELDS, Field, Kind, Section};
 use intake_rules::profile::PhotoProfile;
 use intake_rules::report::{Problem, Severity};
 use intake_rules::submission::{Part, Requirement};
@@ -20,7 +20,7 @@ use crate::i18n::Lang;
 use crate::imaging::{ImageResult, Imaging};
 use crate::profile_summary;
 use crate::state::{
-    Action, DRAFT_MAX_BYTES, DraftStatus, Load, PartState, Session, Slot, State, Step, Upload, get_field,
+    Action, DRAFT_MAX_BYTES, DraftStatus, Load, PartState, Session, Slot, State, Step, Upload, get_field, review_rows,
 };
 
 /// What the host handed over at mount time.
@@ -344,7 +344,7 @@ pub fn App(props: &AppProps) -> Html {
                 <p id="ix-auth-text">{ l.pick("您填写的内容和选择的文件已加密保存在本机。重新登录后将回到当前步骤，无需重新填写。",
                                               "What you entered and the files you chose are saved, encrypted, on this device. After signing in again you return to this step with nothing lost.") }</p>
                 <button type="button" class="ix-primary" data-action="signin" ref={auth_button} onclick={sign_in}>
-                    { l.pick("使用 i厦门 重新登录", "Sign in again with iXiamen") }
+                    { l.pick("使用i厦门重新登录", "Sign in again with iXiamen") }
                 </button>
             </div>
         }
@@ -422,7 +422,7 @@ fn step_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Rc<Ses
         Step::Archive => archive_view(state, session),
         Step::Form => form_view(state, dispatch),
         Step::Documents => documents_view(state, dispatch, env, session),
-        Step::Review => review_view(state, dispatch, env, session),
+        Step::Review => review_view(state, dispatch, env),
         Step::Receipt => receipt_view(state, session),
     };
     let next = {
@@ -459,7 +459,7 @@ fn help_panel(l: Lang, session: &Session) -> Html {
         <details class="ix-help">
             <summary>{ l.pick("登录或账号遇到问题？", "Problems signing in or with your account?") }</summary>
             <p>{ l.pick(&h.ixiamen_zh, &h.ixiamen_en) }</p>
-            <p>{ l.pick("i厦门 热线：", "iXiamen hotlines: ") }{ h.ixiamen_hotlines.join(" / ") }</p>
+            <p>{ l.pick("i厦门热线：", "iXiamen hotlines: ") }{ h.ixiamen_hotlines.join(" / ") }</p>
             if !h.ixiamen_window_zh.is_empty() {
                 <p>{ l.pick("服务窗口：", "Service window: ") }<span lang="zh-CN">{ &h.ixiamen_window_zh }</span></p>
             }
@@ -475,7 +475,7 @@ fn identity_view(state: &State, session: &Session) -> Html {
     let me = &session.me;
     html! {
         <>
-            <p class="ix-note">{ l.pick("以下信息来自 i厦门 实名登记，不能在此修改。", "This information comes from your iXiamen registration and cannot be changed here.") }</p>
+            <p class="ix-note">{ l.pick("以下信息来自i厦门实名登记，不能在此修改。", "This information comes from your iXiamen registration and cannot be changed here.") }</p>
             <dl class="ix-facts">
                 <dt>{ l.pick("姓名", "Name") }</dt><dd data-identity="name">{ &me.identity.name }</dd>
                 <dt>{ l.pick("证件类型", "Certificate type") }</dt><dd>{ l.pair(me.identity.certificate_type.labels()) }</dd>
@@ -486,7 +486,7 @@ fn identity_view(state: &State, session: &Session) -> Html {
             </dl>
             if me.name_has_pinyin {
                 <p class="ix-note ix-warn" data-note="pinyin">
-                    { l.pick("您的姓名中含有以拼音登记的生僻字，系统按 i厦门 登记原样采集；如需更正，请携带身份证件到线下窗口办理。",
+                    { l.pick("您的姓名中含有以拼音登记的生僻字，系统按i厦门登记原样采集；如需更正，请携带身份证件到线下窗口办理。",
                              "Your name contains a rare character registered in pinyin. It is collected exactly as iXiamen registered it; to correct it, bring your ID to a service window.") }
                 </p>
             }
@@ -508,19 +508,24 @@ fn archive_view(state: &State, session: &Session) -> Html {
         };
     };
     let b = &a.basic;
-    let choice = |v: &Option<String>, f: &dyn Fn(&str) -> Option<(&'static str, &'static str)>| {
-        v.as_deref().and_then(f).map(|p| l.pair(p).to_owned()).unwrap_or_else(|| v.clone().unwrap_or_default())
+    // Labels and choice names from the field table, as the form and the review show them.
+    let label = |path: &str| intake_rules::form::field(path).map(|f| l.pair(f.labels()).to_owned()).unwrap_or_default();
+    let choice = |path: &str, v: &Option<String>| {
+        let value = v.clone().unwrap_or_default();
+        intake_rules::form::field(path)
+            .and_then(|f| f.kind.options().into_iter().find(|(wire, _)| *wire == value))
+            .map_or(value, |(_, labels)| l.pair(labels).to_owned())
     };
     html! {
         <>
-            <p class="ix-note">{ l.pick("您持有会计专业资格档案，以下信息已自动带入，只需补充后提交。", "You have an archive; its information is filled in for you. Add what is missing and submit.") }</p>
+            <p class="ix-note">{ l.pick("您有历史会计档案，以下信息已自动带入，只需补充后提交。", "You have an archive; its information is filled in for you. Add what is missing and submit.") }</p>
             <h3>{ l.pick("基本信息", "Basic information") }</h3>
             <dl class="ix-facts" data-archive="basic">
-                <dt>{ l.pick("工作单位", "Unit") }</dt><dd>{ b.unit.name.clone().unwrap_or_default() }</dd>
-                <dt>{ l.pick("职务", "Position") }</dt><dd>{ b.position.clone().unwrap_or_default() }</dd>
-                <dt>{ l.pick("专业技术资格", "Professional title") }</dt><dd>{ choice(&b.title, &|s| Title::parse(s).map(Title::labels)) }</dd>
-                <dt>{ l.pick("学历", "Education") }</dt><dd>{ choice(&b.education.level, &|s| EducationLevel::parse(s).map(EducationLevel::labels)) }</dd>
-                <dt>{ l.pick("会计工作年限", "Accounting working years") }</dt>
+                <dt>{ label("unit.name") }</dt><dd>{ b.unit.name.clone().unwrap_or_default() }</dd>
+                <dt>{ label("post.position") }</dt><dd>{ b.position.clone().unwrap_or_default() }</dd>
+                <dt>{ label("qualification.title") }</dt><dd>{ choice("qualification.title", &b.title) }</dd>
+                <dt>{ label("education.level") }</dt><dd>{ choice("education.level", &b.education.level) }</dd>
+                <dt>{ label("working_years") }</dt>
                 <dd data-archive="working_years">{ a.working_years.map(|y| y.to_string()).unwrap_or_default() }
                     <span class="ix-muted">{ l.pick("（以档案为准，不可修改）", " (from the archive; cannot be edited)") }</span></dd>
             </dl>
@@ -544,7 +549,7 @@ fn archive_view(state: &State, session: &Session) -> Html {
             }
             if a.certificate_origin.as_deref() == Some("elsewhere") {
                 <p class="ix-note ix-warn" data-note="elsewhere">
-                    { l.pick("您的会计专业资格证书为外地颁发：可以在厦门登记，厦门档案自采集年度起计算；如需保留原档案，请先在原发证地完成采集，再通过平台办理调转。",
+                    { l.pick("您的原会计从业资格证书为厦门以外颁发：可以在厦门登记，厦门档案自采集年度起计算；如需保留原档案，请先在原发证地完成采集，再通过平台办理调转。",
                              "Your certificate was issued outside Xiamen. You may register it here; your Xiamen archive starts in the collection year. To keep your old archive, collect in the original area first and transfer it through the platform.") }
                 </p>
             }
@@ -600,16 +605,6 @@ fn field_errors(l: Lang, name: &str, problems: &[Problem]) -> Html {
     }
 }
 
-/// The kinds of input a field uses.
-#[derive(Clone, Copy)]
-enum Kind {
-    Text,
-    Date,
-    Number,
-    Email,
-    Tel,
-}
-
 /// What every form control needs: the state, the dispatcher, and the form problems shown now
 /// (the form rules run once per render, not once per field).
 struct Fields<'a> {
@@ -624,56 +619,93 @@ impl Fields<'_> {
     }
 }
 
-fn text_field(f: &Fields<'_>, name: &'static str, label: (&str, &str), kind: Kind, readonly: bool) -> Html {
+/// The label of a field from the table, marked when the rest of the bundle makes it optional.
+fn field_label(l: Lang, state: &State, field: &Field) -> String {
+    let label = l.pair(field.labels());
+    if field.required(&state.raw) {
+        label.to_owned()
+    } else {
+        format!("{label}{}", l.pick("（选填）", " (optional)"))
+    }
+}
+
+fn field_help(l: Lang, field: &Field, id: &str) -> Html {
+    if field.help_zh.is_empty() {
+        return html! {};
+    }
+    html! { <p class="ix-help ix-muted" id={format!("{id}-help")}>{ l.pick(field.help_zh, field.help_en) }</p> }
+}
+
+/// The `aria-describedby` of a control: its help and its problems.
+fn described_by(field: &Field, id: &str, problems: &[Problem]) -> Option<String> {
+    let mut ids = Vec::new();
+    if !field.help_zh.is_empty() {
+        ids.push(format!("{id}-help"));
+    }
+    if !problems.is_empty() {
+        ids.push(format!("ix-err-{}", field.path));
+    }
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// One control of the form, drawn from the field table: a select for a choice, an input otherwise.
+fn field_view(f: &Fields<'_>, path: &str, readonly: bool) -> Html {
+    let Some(field) = intake_rules::form::field(path) else { return html! {} };
+    match field.kind {
+        Kind::Choice(_) => select_field(f, field),
+        _ => text_field(f, field, readonly),
+    }
+}
+
+fn text_field(f: &Fields<'_>, field: &'static Field, readonly: bool) -> Html {
     let (state, dispatch) = (f.state, f.dispatch);
     let l = state.lang;
+    let name = field.path;
     let problems = f.problems(name);
     let invalid = problems.iter().any(Problem::is_error);
     let id = format!("ix-f-{}", name.replace('.', "-"));
-    let (ty, mode, auto) = match kind {
-        Kind::Text => ("text", None, None),
+    let (ty, mode, auto) = match field.kind {
         Kind::Date => ("date", None, None),
         Kind::Number => ("number", Some("numeric"), None),
         Kind::Email => ("email", Some("email"), Some("email")),
         Kind::Tel => ("tel", Some("tel"), Some("tel")),
+        Kind::Text { .. } | Kind::Choice(_) => ("text", None, None),
     };
     html! {
         <div class={classes!("ix-field", invalid.then_some("is-invalid"))}>
-            <label for={id.clone()}>{ l.pair(label) }</label>
-            <input id={id} type={ty} name={name} value={get_field(&state.raw, name)} inputmode={mode} autocomplete={auto}
+            <label for={id.clone()}>{ field_label(l, state, field) }</label>
+            <input id={id.clone()} type={ty} name={name} value={get_field(&state.raw, name)} inputmode={mode} autocomplete={auto}
                 readonly={readonly} aria-readonly={readonly.then_some("true")}
                 aria-invalid={if invalid { "true" } else { "false" }}
-                aria-describedby={(!problems.is_empty()).then(|| format!("ix-err-{name}"))}
-                min={matches!(kind, Kind::Number).then_some("0")}
+                aria-describedby={described_by(field, &id, &problems)}
+                min={matches!(field.kind, Kind::Number).then_some("0")}
                 oninput={on_input(dispatch, name)} onblur={on_blur(dispatch, name)} />
+            { field_help(l, field, &id) }
             { field_errors(l, name, &problems) }
         </div>
     }
 }
 
-fn select_field(
-    f: &Fields<'_>,
-    name: &'static str,
-    label: (&str, &str),
-    options: Vec<(&'static str, (&'static str, &'static str))>,
-) -> Html {
+fn select_field(f: &Fields<'_>, field: &'static Field) -> Html {
     let (state, dispatch) = (f.state, f.dispatch);
     let l = state.lang;
+    let name = field.path;
     let problems = f.problems(name);
     let invalid = problems.iter().any(Problem::is_error);
     let value = get_field(&state.raw, name);
     let id = format!("ix-f-{}", name.replace('.', "-"));
     html! {
         <div class={classes!("ix-field", invalid.then_some("is-invalid"))}>
-            <label for={id.clone()}>{ l.pair(label) }</label>
-            <select id={id} name={name} aria-invalid={if invalid { "true" } else { "false" }}
-                aria-describedby={(!problems.is_empty()).then(|| format!("ix-err-{name}"))}
+            <label for={id.clone()}>{ field_label(l, state, field) }</label>
+            <select id={id.clone()} name={name} aria-invalid={if invalid { "true" } else { "false" }}
+                aria-describedby={described_by(field, &id, &problems)}
                 onchange={on_select(dispatch, name)} onblur={on_blur(dispatch, name)}>
                 <option value="" selected={value.is_empty()}>{ l.pick("请选择", "Choose") }</option>
-                { for options.into_iter().map(|(wire, labels)| html! {
+                { for field.kind.options().into_iter().map(|(wire, labels)| html! {
                     <option value={wire} selected={value == wire}>{ l.pair(labels) }</option>
                 }) }
             </select>
+            { field_help(l, field, &id) }
             { field_errors(l, name, &problems) }
         </div>
     }
@@ -684,51 +716,34 @@ fn form_view(state: &State, dispatch: &Dispatch) -> Html {
     let Some(session) = state.session() else { return html! {} };
     let has_archive = session.archive.is_some();
     let locked = state.working_years_locked();
-    let mobile_registered = session.me.identity.mobile.is_some();
-    let holds = state.raw.qualification.holds_certificate == Some(true);
-    let passport = matches!(session.me.identity.certificate_type, intake_rules::form::CertificateType::Passport);
     let f = Fields { state, dispatch, visible: state.visible_form_problems() };
+    // Every field of the table but the read-only identity, section by section.
+    let control = |field: &Field| -> Html {
+        match field.path {
+            "birth_date" | "identity.mobile" => field_view(&f, field.path, state.field_readonly(field.path)),
+            "qualification.holds_certificate" if has_archive => html! {
+                <p class="ix-muted">{ l.pick("持证情况以档案为准。", "Certificate status is taken from your archive.") }</p>
+            },
+            "working_years" => html! {
+                <>
+                    { field_view(&f, field.path, state.field_readonly(field.path)) }
+                    if locked {
+                        <p class="ix-muted">{ l.pick("持证人员的会计工作年限以档案为准，不可修改。", "For certificate holders, working years come from the archive and cannot be edited.") }</p>
+                    }
+                </>
+            },
+            _ if !field.applies(&state.raw) => html! {},
+            _ => field_view(&f, field.path, false),
+        }
+    };
     html! {
         <form class="ix-form" novalidate=true onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
-            <fieldset>
-                <legend>{ l.pick("个人信息", "Personal") }</legend>
-                { select_field(&f, "gender", ("性别", "Gender"), GenderChoice::ALL.iter().map(|g| (g.as_str(), g.labels())).collect()) }
-                { text_field(&f, "birth_date", ("出生日期", "Birth date"), Kind::Date, !passport && state.raw.birth_date.is_some() && f.problems("birth_date").is_empty()) }
-                { text_field(&f, "identity.mobile", ("手机号码", "Mobile number"), Kind::Tel, mobile_registered) }
-                { text_field(&f, "email", ("电子邮箱（选填）", "Email (optional)"), Kind::Email, false) }
-            </fieldset>
-            <fieldset>
-                <legend>{ l.pick("工作单位", "Unit") }</legend>
-                { text_field(&f, "unit.name", ("单位名称", "Unit name"), Kind::Text, false) }
-                { text_field(&f, "unit.uscc", ("统一社会信用代码", "Unified social credit code"), Kind::Text, false) }
-                { select_field(&f, "unit.type", ("单位类型", "Unit type"), UnitType::ALL.iter().map(|u| (u.as_str(), u.labels())).collect()) }
-            </fieldset>
-            <fieldset>
-                <legend>{ l.pick("岗位", "Post") }</legend>
-                { select_field(&f, "post.status", ("是否在会计岗位", "Post status"), PostStatus::ALL.iter().map(|p| (p.as_str(), p.labels())).collect()) }
-                { text_field(&f, "post.position", ("职务", "Position"), Kind::Text, false) }
-            </fieldset>
-            <fieldset>
-                <legend>{ l.pick("资格与学历", "Qualification and education") }</legend>
-                if has_archive {
-                    <p class="ix-muted">{ l.pick("持证情况以档案为准。", "Certificate status is taken from your archive.") }</p>
-                } else {
-                    { select_field(&f, "qualification.holds_certificate", ("是否持有会计专业资格证书", "Holds the accounting certificate"),
-                        vec![("true", ("是", "Yes")), ("false", ("否", "No"))]) }
-                }
-                if holds {
-                    { select_field(&f, "qualification.certificate_origin", ("发证地", "Issued in"), CertificateOrigin::ALL.iter().map(|c| (c.as_str(), c.labels())).collect()) }
-                }
-                { select_field(&f, "qualification.title", ("专业技术资格", "Professional title"), Title::ALL.iter().map(|t| (t.as_str(), t.labels())).collect()) }
-                { select_field(&f, "education.level", ("学历", "Education level"), EducationLevel::ALL.iter().map(|e| (e.as_str(), e.labels())).collect()) }
-                { text_field(&f, "education.school", ("毕业院校", "School"), Kind::Text, false) }
-                { text_field(&f, "education.major", ("所学专业", "Major"), Kind::Text, false) }
-                { text_field(&f, "education.graduation_date", ("毕业日期", "Graduation date"), Kind::Date, false) }
-                { text_field(&f, "working_years", ("会计工作年限", "Accounting working years"), Kind::Number, locked) }
-                if locked {
-                    <p class="ix-muted">{ l.pick("持证人员的会计工作年限以档案为准，不可修改。", "For certificate holders, working years come from the archive and cannot be edited.") }</p>
-                }
-            </fieldset>
+            { for Section::ALL.iter().filter(|s| **s != Section::Identity).map(|section| html! {
+                <fieldset>
+                    <legend>{ l.pair(section.labels()) }</legend>
+                    { for FIELDS.iter().filter(|fl| fl.section == *section).map(control) }
+                </fieldset>
+            }) }
         </form>
     }
 }
@@ -1002,14 +1017,11 @@ fn problem_list(l: Lang, problems: &[Problem], scope: &str) -> Html {
 
 // ------------------------------------------------------------------ review and submit
 
-fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Session) -> Html {
+fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
     let l = state.lang;
     let r = &state.raw;
     let blockers = state.blockers();
     let can = blockers.is_empty() && !state.uploading();
-    let label = |v: &Option<String>, f: &dyn Fn(&str) -> Option<(&'static str, &'static str)>| {
-        v.as_deref().and_then(f).map(|p| l.pair(p).to_owned()).unwrap_or_default()
-    };
     let submit = {
         let dispatch = dispatch.clone();
         let env = Rc::clone(env);
@@ -1027,13 +1039,17 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sess
     html! {
         <>
             <dl class="ix-facts" data-review="form">
-                <dt>{ l.pick("姓名", "Name") }</dt><dd>{ &session.me.identity.name }</dd>
-                <dt>{ l.pick("单位", "Unit") }</dt><dd>{ r.unit.name.clone().unwrap_or_default() }</dd>
-                <dt>{ l.pick("统一社会信用代码", "USCC") }</dt><dd>{ r.unit.uscc.clone().unwrap_or_default() }</dd>
-                <dt>{ l.pick("岗位", "Post") }</dt><dd>{ label(&r.post.status, &|s| PostStatus::parse(s).map(PostStatus::labels)) }{ " · " }{ r.post.position.clone().unwrap_or_default() }</dd>
-                <dt>{ l.pick("专业技术资格", "Title") }</dt><dd>{ label(&r.qualification.title, &|s| Title::parse(s).map(Title::labels)) }</dd>
-                <dt>{ l.pick("学历", "Education") }</dt><dd>{ label(&r.education.level, &|s| EducationLevel::parse(s).map(EducationLevel::labels)) }{ " · " }{ r.education.school.clone().unwrap_or_default() }</dd>
-                <dt>{ l.pick("会计工作年限", "Working years") }</dt><dd>{ r.working_years.map(|y| y.to_string()).unwrap_or_default() }</dd>
+                { for review_rows(r).into_iter().map(|row| html! {
+                    <>
+                        <dt data-review-field={row.path}>{ l.pair(row.labels) }</dt>
+                        <dd data-review-value={row.path}>{ l.pick(&row.value.0, &row.value.1) }
+                            if row.step == Step::Form && !state.field_readonly(row.path) {
+                                { " " }<button type="button" class="ix-link" data-edit-field={row.path} onclick={goto(row.step)}
+                                    aria-label={format!("{} {}", l.pick("修改", "Change"), l.pair(row.labels))}>{ l.pick("修改", "Change") }</button>
+                            }
+                        </dd>
+                    </>
+                }) }
             </dl>
             <p><button type="button" class="ix-link" data-action="edit-form" onclick={goto(Step::Form)}>{ l.pick("修改信息", "Edit the details") }</button>
                { " " }<button type="button" class="ix-link" data-action="edit-documents" onclick={goto(Step::Documents)}>{ l.pick("修改照片与证件", "Edit photo and documents") }</button></p>
@@ -1122,6 +1138,7 @@ fn submit(state: &State, dispatch: &Dispatch, env: &Rc<Env>) {
             match env.api.upload(&path, &key, &raw, &files, progress).await {
                 Ok(receipt) => {
                     dispatch.dispatch(Action::Submitted(crate::model::SubmissionView {
+                        receipt_number: (!receipt.receipt_number.is_empty()).then_some(receipt.receipt_number),
                         id: receipt.id,
                         status: receipt.status,
                         status_label: None,
@@ -1169,7 +1186,11 @@ fn receipt_view(state: &State, session: &Session) -> Html {
                 <p class="ix-note ix-ok">{ l.pick("提交成功，请保存以下回执号。", "Submitted. Keep the receipt number below.") }</p>
             }
             <dl class="ix-facts ix-receipt">
-                <dt>{ l.pick("回执号", "Receipt number") }</dt><dd data-receipt-id="">{ &r.id }</dd>
+                if let Some(number) = &r.receipt_number {
+                    <dt>{ l.pick("回执号", "Receipt number") }</dt>
+                    <dd><strong class="ix-receipt-number" data-receipt-number="">{ number }</strong>{ " " }<CopyButton lang={l} text={number.clone()} /></dd>
+                }
+                <dt>{ l.pick("提交编号", "Submission id") }</dt><dd class="ix-muted" data-receipt-id="">{ &r.id }</dd>
                 <dt>{ l.pick("提交时间", "Received at") }</dt><dd><time datetime={r.received_at.clone()}>{ local_time(l, &r.received_at) }</time></dd>
                 <dt>{ l.pick("状态", "Status") }</dt>
                 <dd><span class={classes!("ix-status", format!("is-{}", r.status.as_str()))} data-receipt-status={r.status.as_str()}>{ l.pick(zh, en) }</span></dd>
@@ -1179,6 +1200,49 @@ fn receipt_view(state: &State, session: &Session) -> Html {
             </dl>
             { help_panel(l, session) }
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CopyProps {
+    lang: Lang,
+    text: String,
+}
+
+/// Copies the receipt number to the clipboard (where the browser allows it) and says so.
+#[function_component]
+fn CopyButton(props: &CopyProps) -> Html {
+    let copied = use_state(|| false);
+    let onclick = {
+        let copied = copied.clone();
+        let text = props.text.clone();
+        Callback::from(move |_: MouseEvent| {
+            if copy_text(&text) {
+                copied.set(true);
+            }
+        })
+    };
+    let l = props.lang;
+    html! {
+        <button type="button" class="ix-link" data-action="copy-receipt" {onclick} aria-live="polite">
+            { if *copied { l.pick("已复制", "Copied") } else { l.pick("复制", "Copy") } }
+        </button>
+    }
+}
+
+/// `navigator.clipboard.writeText(text)`, looked up at run time; false where there is no clipboard.
+fn copy_text(text: &str) -> bool {
+    use wasm_bindgen::JsValue;
+    let Some(window) = web_sys::window() else { return false };
+    let clipboard =
+        js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard")).unwrap_or(JsValue::UNDEFINED);
+    if clipboard.is_undefined() || clipboard.is_null() {
+        return false;
+    }
+    let write = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")).unwrap_or(JsValue::UNDEFINED);
+    match write.dyn_into::<js_sys::Function>() {
+        Ok(f) => f.call1(&clipboard, &JsValue::from_str(text)).is_ok(),
+        Err(_) => false,
     }
 }
 

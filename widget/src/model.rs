@@ -143,6 +143,9 @@ pub struct IntegrityRecord {
 pub struct SubmissionView {
     /// Submission number.
     pub id: String,
+    /// The short receipt number people keep (`XXXX-XXXX-XXXX`), when the server gives one.
+    #[serde(default)]
+    pub receipt_number: Option<String>,
     /// Status.
     pub status: SubmissionStatus,
     /// Status label.
@@ -172,6 +175,18 @@ pub struct SubmissionList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_submission_carries_its_receipt_number_when_the_server_gives_one() {
+        let with: SubmissionView = serde_json::from_value(serde_json::json!({
+            "id": "0193a5b2-7c1e-7d3f-9a4b-5c6d7e8f9012", "receipt_number": "7Q2M-4F8D-K3XT", "status": "received"
+        }))
+        .unwrap();
+        assert_eq!(with.receipt_number.as_deref(), Some("7Q2M-4F8D-K3XT"));
+        let without: SubmissionView =
+            serde_json::from_value(serde_json::json!({ "id": "x", "status": "received" })).unwrap();
+        assert_eq!(without.receipt_number, None, "an older server: the id alone");
+    }
 
     #[test]
     fn reads_the_sandbox_archive_shape() {

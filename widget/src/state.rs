@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use intake_rules::form::numbers::{CertificateType, Date, Gender, parse_certificate};
-use intake_rules::form::{Context, PostStatus, RawBundle, validate};
+use intake_rules::form::{Context, FIELDS, PostStatus, RawBundle, Section, fields, validate};
 use intake_rules::report::Report;
 use intake_rules::report::{Problem, Severity};
 use intake_rules::submission::{Part, Requirement, requirements};
@@ -804,6 +804,22 @@ impl State {
             .is_some_and(|a| a.holds_certificate && a.working_years.is_some())
     }
 
+    /// Whether the form shows a field read-only: the birth date derived from an 18-digit number
+    /// (until it is found wrong), a mobile iXiamen registered, working years from the archive (FAQ 12).
+    pub fn field_readonly(&self, path: &str) -> bool {
+        let Some(s) = self.session() else { return false };
+        match path {
+            "birth_date" => {
+                s.me.identity.certificate_type != CertificateType::Passport
+                    && self.raw.birth_date.is_some()
+                    && self.field_problems("birth_date").is_empty()
+            }
+            "identity.mobile" => s.me.identity.mobile.is_some(),
+            "working_years" => self.working_years_locked(),
+            _ => fields::field(path).is_some_and(|f| f.section == Section::Identity),
+        }
+    }
+
     /// Runs the form rules: `Ok(warnings)` or `Err(problems)`.
     pub fn form_check(&self) -> Result<Vec<Problem>, Vec<Problem>> {
         let Some(s) = self.session() else { return Err(Vec::new()) };
@@ -1020,6 +1036,10 @@ impl State {
                 if name == "working_years" && self.working_years_locked() {
                     return;
                 }
+                // The identity is iXiamen's (FAQ 4): shown read-only, never set from the page.
+                if fields::field(&name).is_some_and(|f| f.section == Section::Identity) {
+                    return;
+                }
                 set_field(&mut self.raw, &name, &value);
                 self.touched.insert(name);
                 self.bundle_changed();
@@ -1214,69 +1234,50 @@ pub fn prefill(me: &Me, archive: Option<&Archive>, today: Date) -> RawBundle {
     raw
 }
 
-fn opt(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| value.to_owned())
-}
-
-/// Sets one form field by its bundle JSON path.
+/// Sets one form field by its bundle JSON path (the table in `rules::form::fields` says how).
 pub fn set_field(raw: &mut RawBundle, name: &str, value: &str) {
-    match name {
-        "gender" => raw.gender = opt(value),
-        "birth_date" => raw.birth_date = opt(value),
-        "identity.mobile" => raw.identity.mobile = opt(value),
-        "unit.name" => raw.unit.name = opt(value),
-        "unit.uscc" => raw.unit.uscc = opt(&value.to_ascii_uppercase()),
-        "unit.type" => raw.unit.kind = opt(value),
-        "post.status" => raw.post.status = opt(value),
-        "post.position" => raw.post.position = opt(value),
-        "qualification.holds_certificate" => {
-            raw.qualification.holds_certificate = match value {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            };
-            if raw.qualification.holds_certificate != Some(true) {
-                raw.qualification.certificate_origin = None;
-            }
-        }
-        "qualification.certificate_origin" => raw.qualification.certificate_origin = opt(value),
-        "qualification.title" => raw.qualification.title = opt(value),
-        "education.level" => raw.education.level = opt(value),
-        "education.school" => raw.education.school = opt(value),
-        "education.major" => raw.education.major = opt(value),
-        "education.graduation_date" => raw.education.graduation_date = opt(value),
-        "working_years" => raw.working_years = value.trim().parse().ok(),
-        "email" => raw.email = opt(value),
-        _ => {}
-    }
+    fields::set(raw, name, value);
 }
 
 /// Reads one form field by its bundle JSON path (for the inputs' values).
 pub fn get_field(raw: &RawBundle, name: &str) -> String {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    match name {
-        "gender" => s(&raw.gender),
-        "birth_date" => s(&raw.birth_date),
-        "identity.mobile" => s(&raw.identity.mobile),
-        "unit.name" => s(&raw.unit.name),
-        "unit.uscc" => s(&raw.unit.uscc),
-        "unit.type" => s(&raw.unit.kind),
-        "post.status" => s(&raw.post.status),
-        "post.position" => s(&raw.post.position),
-        "qualification.holds_certificate" => {
-            raw.qualification.holds_certificate.map(|b| b.to_string()).unwrap_or_default()
-        }
-        "qualification.certificate_origin" => s(&raw.qualification.certificate_origin),
-        "qualification.title" => s(&raw.qualification.title),
-        "education.level" => s(&raw.education.level),
-        "education.school" => s(&raw.education.school),
-        "education.major" => s(&raw.education.major),
-        "education.graduation_date" => s(&raw.education.graduation_date),
-        "working_years" => raw.working_years.map(|y| y.to_string()).unwrap_or_default(),
-        "email" => s(&raw.email),
-        _ => String::new(),
-    }
+    fields::get(raw, name)
+}
+
+/// One line of the review: a field of the table, its value as the person reads it, and the
+/// step where it is changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewRow {
+    /// The field's bundle path.
+    pub path: &'static str,
+    /// Its labels, zh-CN and English.
+    pub labels: (&'static str, &'static str),
+    /// The value shown, zh-CN and English (choices by their labels; empty optional fields say so).
+    pub value: (String, String),
+    /// Where to change it.
+    pub step: Step,
+}
+
+/// Every field of the table that applies to this bundle, for the review (issue 13: the review
+/// lists every field). Identity fields are iXiamen's and shown as registered, the number masked.
+pub fn review_rows(raw: &RawBundle) -> Vec<ReviewRow> {
+    FIELDS
+        .iter()
+        .filter(|f| f.applies(raw))
+        .map(|f| {
+            let (mut zh, mut en) = (f.display(raw, false), f.display(raw, true));
+            if f.path == "identity.certificate_number" {
+                zh = intake_rules::form::numbers::mask(&zh);
+                en.clone_from(&zh);
+            }
+            if zh.trim().is_empty() {
+                zh = "未填写".to_owned();
+                en = "Not given".to_owned();
+            }
+            let step = if f.section == Section::Identity { Step::Identity } else { Step::Form };
+            ReviewRow { path: f.path, labels: f.labels(), value: (zh, en), step }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1495,6 +1496,7 @@ mod tests {
         s.apply(Action::Submit("key-3".into()));
         assert_eq!(s.key.as_deref(), Some("key-3"));
         let receipt = SubmissionView {
+            receipt_number: None,
             id: "sub-1".into(),
             status: intake_rules::wire::SubmissionStatus::Received,
             status_label: None,
@@ -1515,6 +1517,7 @@ mod tests {
     #[test]
     fn an_earlier_submission_shows_the_receipt_while_modification_is_closed() {
         let earlier = SubmissionView {
+            receipt_number: None,
             id: "sub-0".into(),
             status: intake_rules::wire::SubmissionStatus::Forwarded,
             status_label: None,
@@ -1553,6 +1556,81 @@ mod tests {
         assert_eq!(raw.qualification.certificate_origin, None, "origin only applies to holders");
         set_field(&mut raw, "unit.name", "   ");
         assert_eq!(raw.unit.name, None);
+    }
+
+    /// A value for a field of the table, as a person would give it.
+    fn sample_value(f: &intake_rules::form::Field) -> String {
+        use intake_rules::form::Kind;
+        match f.kind {
+            Kind::Choice(_) => f.kind.options().last().map(|(wire, _)| (*wire).to_owned()).unwrap_or_default(),
+            Kind::Date => "2010-07-01".into(),
+            Kind::Number => "7".into(),
+            Kind::Email => "a@b.cn".into(),
+            Kind::Tel => "13900139000".into(),
+            Kind::Text { .. } => format!("值 {}", f.path.len()),
+        }
+    }
+
+    /// Every field of the table goes through the reducer's `Action::Field` and comes back through
+    /// `get_field`, and the review lists it with its label and its value (a choice by its label).
+    #[test]
+    fn every_field_of_the_table_goes_through_the_reducer_and_appears_on_the_review() {
+        let mut s = loaded("new-applicant");
+        // Holders are asked where the certificate was issued: answer that first.
+        field(&mut s, "qualification.holds_certificate", "true");
+        for f in FIELDS {
+            let value = sample_value(f);
+            let value = if f.path == "qualification.holds_certificate" { "true".to_owned() } else { value };
+            let before = get_field(&s.raw, f.path);
+            field(&mut s, f.path, &value);
+            if f.section == Section::Identity {
+                assert_eq!(
+                    get_field(&s.raw, f.path),
+                    before,
+                    "{}: iXiamen's identity is not set from the page",
+                    f.path
+                );
+                assert!(!before.is_empty(), "{} comes from iXiamen", f.path);
+            } else {
+                assert_eq!(get_field(&s.raw, f.path), value, "{}", f.path);
+            }
+        }
+        let rows = review_rows(&s.raw);
+        let listed: Vec<&str> = rows.iter().map(|r| r.path).collect();
+        let every: Vec<&str> = FIELDS.iter().map(|f| f.path).collect();
+        assert_eq!(listed, every, "the review lists every field, in the table's order");
+        for must in ["gender", "birth_date", "email", "unit.type", "education.major", "education.graduation_date"] {
+            assert!(listed.contains(&must), "{must} is on the review");
+        }
+        for (row, f) in rows.iter().zip(FIELDS) {
+            assert_eq!(row.labels, (f.zh, f.en));
+            let value = get_field(&s.raw, f.path);
+            match f.kind.options().into_iter().find(|(wire, _)| *wire == value) {
+                Some((_, (zh, en))) => assert_eq!(row.value, (zh.to_owned(), en.to_owned()), "{}", f.path),
+                None if f.path == "identity.certificate_number" => {
+                    assert!(row.value.0.contains('*') && row.value.0 != value, "the number is masked: {:?}", row.value);
+                }
+                None => assert_eq!(row.value, (value.clone(), value), "{}", f.path),
+            }
+        }
+        // What the form shows read-only, the review offers no change for.
+        let fresh = loaded("new-applicant");
+        assert!(
+            fresh.field_readonly("identity.name") && fresh.field_readonly("birth_date"),
+            "derived from the ID number"
+        );
+        assert!(
+            !fresh.field_readonly("unit.name") && !fresh.field_readonly("working_years"),
+            "a new applicant types these"
+        );
+        assert!(!s.field_readonly("birth_date"), "a birth date found wrong (here: not the number's) becomes editable");
+        // Not a holder: the certificate origin is not asked, so not listed; an empty optional field says so.
+        field(&mut s, "qualification.holds_certificate", "false");
+        field(&mut s, "email", "");
+        let rows = review_rows(&s.raw);
+        assert!(!rows.iter().any(|r| r.path == "qualification.certificate_origin"));
+        let email = rows.iter().find(|r| r.path == "email").expect("email row");
+        assert_eq!(email.value, ("未填写".to_owned(), "Not given".to_owned()));
     }
 
     const PERSON: &str = "person-a";
@@ -1709,6 +1787,7 @@ mod tests {
         let d = s.draft(NOW, 7.0, 16 * 1024 + 1024 + 3 + 2).unwrap();
         assert_eq!((d.files.len(), d.omitted), (1, 2), "only what fits");
         s.apply(Action::Submitted(SubmissionView {
+            receipt_number: None,
             id: "sub-1".into(),
             status: intake_rules::wire::SubmissionStatus::Received,
             status_label: None,

@@ -118,6 +118,7 @@ pub fn record_json(r: &SubmissionRecord) -> Value {
     let (zh, en) = r.status.labels();
     json!({
         "id": r.id,
+        "receipt_number": crate::api::submissions::receipt_number(&r.id),
         "kind": match &r.kind { SubmissionKind::Submission => "submission", SubmissionKind::Amendment { .. } => "amendment" },
         "amends": match &r.kind { SubmissionKind::Amendment { of } => Some(of.clone()), SubmissionKind::Submission => None },
         "status": r.status,

@@ -241,6 +241,9 @@ pub struct SubmissionList {
 pub struct SubmissionView {
     /// Submission id.
     pub id: String,
+    /// The short receipt number for people (`XXXX-XXXX-XXXX`), unique.
+    #[schema(pattern = "^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")]
+    pub receipt_number: String,
     /// `submission` or `amendment`.
     #[schema(value_type = String, pattern = "^(submission|amendment)$")]
     pub kind: String,

@@ -342,8 +342,18 @@ pub fn today_in_xiamen() -> Date {
 }
 
 fn receipt(r: &SubmissionRecord, status: StatusCode) -> Response {
-    let body = Receipt { id: r.id.clone(), status: r.status, received_at: rfc3339(r.received_at_ms) };
+    let body = Receipt {
+        id: r.id.clone(),
+        receipt_number: receipt_number(&r.id),
+        status: r.status,
+        received_at: rfc3339(r.received_at_ms),
+    };
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
+}
+
+/// The short receipt number of a submission id (`XXXX-XXXX-XXXX`; empty for an id that is not a UUID).
+pub fn receipt_number(id: &str) -> String {
+    intake_rules::receipt::ReceiptNumber::for_id(id).map(|n| n.to_string()).unwrap_or_default()
 }
 
 fn store_failure(e: &crate::store::StoreError) -> Rejection {

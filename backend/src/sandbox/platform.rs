@@ -518,6 +518,9 @@ fn validate(raw: Vec<RawPart>) -> Result<Submission, Refusal> {
 
     let identity = identity.ok_or_else(|| Refusal::bad_request("missing part identity"))?;
     let bundle = bundle.ok_or_else(|| Refusal::bad_request("missing part bundle"))?;
+    if let Some(reason) = unit_contract(&bundle) {
+        return Err(Refusal::bad_request(reason));
+    }
     let kind = kind.ok_or_else(|| Refusal::bad_request("missing part kind"))?;
     match kind.as_str() {
         "submission" => {}
@@ -528,6 +531,29 @@ fn validate(raw: Vec<RawPart>) -> Result<Submission, Refusal> {
         }
     }
     Ok(Submission { identity, bundle, kind, amends, parts })
+}
+
+/// The unit block of a validated bundle (the keys `intake_rules::form::Bundle` writes).
+pub const UNIT_KEYS: [&str; 4] = ["unit_name", "unit_uscc", "unit_type", "position"];
+
+/// The unit rule of the contract (api.md, extended by issue 13; rules.md §4, FAQ 9 and 10): a
+/// bundle that states `post_status` carries a non-empty unit block when it is `on_post`, and may
+/// carry `null` (or nothing) for it when it is `off_post`. A bundle without `post_status` is
+/// opaque to the sandbox, as before.
+fn unit_contract(bundle: &Value) -> Option<String> {
+    let status = bundle.get("post_status")?;
+    let given = |key: &str| bundle.get(key).and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty());
+    match status.as_str() {
+        Some("on_post") => UNIT_KEYS
+            .iter()
+            .find(|key| !given(key))
+            .map(|key| format!("bundle.{key} is required on an accounting post")),
+        Some("off_post") => UNIT_KEYS
+            .iter()
+            .find(|key| bundle.get(**key).is_some_and(|v| !v.is_null() && !v.is_string()))
+            .map(|key| format!("bundle.{key} must be a string or null")),
+        _ => Some(format!("bundle.post_status {status} is neither \"on_post\" nor \"off_post\"")),
+    }
 }
 
 fn parse_identity(text: &str) -> Result<Value, Refusal> {
@@ -777,6 +803,33 @@ mod tests {
         serde_json::from_slice(response.body()).expect("JSON body")
     }
 
+    /// FAQ 9, 10: a person not on an accounting post may have no unit; the platform accepts the
+    /// bundle with the unit block `null` or left out, and a student ID and household registration
+    /// as `supporting` parts without a work certificate.
+    #[tokio::test]
+    async fn an_off_post_bundle_without_a_unit_is_accepted() {
+        let sandbox = PlatformSandbox::new(None);
+        let bundles = [
+            r#"{"post_status":"off_post","unit_name":null,"unit_uscc":null,"unit_type":null,"position":null}"#,
+            r#"{"post_status":"off_post"}"#,
+        ];
+        for (i, bundle) in bundles.iter().enumerate() {
+            let mut parts: Vec<TestPart> = valid_parts()
+                .into_iter()
+                .filter(|p| p.0 != "work_certificate")
+                .map(|p| if p.0 == "bundle" { part_text("bundle", p.1.as_deref(), bundle) } else { p })
+                .collect();
+            parts.push(("supporting".to_owned(), Some("image/jpeg".to_owned()), jpeg(8, 8, false)));
+            parts.push(("supporting".to_owned(), Some("application/pdf".to_owned()), PDF.to_vec()));
+            let response = post(&sandbox, Some(&format!("off-{i}")), &parts).await;
+            assert_eq!(response.status(), StatusCode::CREATED, "{bundle}: {:?}", response.body());
+        }
+        let received = sandbox.received();
+        assert_eq!(received.len(), 2);
+        assert!(received.iter().all(|d| d.parts.iter().filter(|p| p.name == "supporting").count() == 2));
+        assert_eq!(received[0].bundle["unit_name"], Value::Null);
+    }
+
     #[tokio::test]
     async fn first_delivery_is_accepted_and_recorded_with_part_summaries() {
         let sandbox = PlatformSandbox::new(None);
@@ -931,6 +984,28 @@ mod tests {
                 "part supporting is empty",
             ),
             ("kind twice", with(vec![part_text("kind", None, "submission")]), "part kind given twice"),
+            (
+                "on post without a unit",
+                replace(
+                    "bundle",
+                    r#"{"post_status":"on_post","unit_name":null,"unit_uscc":"x","unit_type":"enterprise","position":"会计"}"#,
+                ),
+                "bundle.unit_name is required on an accounting post",
+            ),
+            (
+                "on post with a blank position",
+                replace(
+                    "bundle",
+                    r#"{"post_status":"on_post","unit_name":"a","unit_uscc":"x","unit_type":"enterprise","position":" "}"#,
+                ),
+                "bundle.position is required",
+            ),
+            (
+                "off post with a numeric unit type",
+                replace("bundle", r#"{"post_status":"off_post","unit_type":7}"#),
+                "bundle.unit_type must be a string or null",
+            ),
+            ("unknown post status", replace("bundle", r#"{"post_status":"retired"}"#), "neither"),
         ];
         for (i, (label, parts, reason)) in cases.iter().enumerate() {
             let response = post(&sandbox, Some(&format!("bad-{i}")), parts).await;

@@ -156,6 +156,41 @@ pub(crate) async fn run_all(store: &dyn Store) {
     outbox_lists_undelivered_oldest_first(store).await;
     stats_count_the_queue(store).await;
     simultaneous_inserts_store_once(store).await;
+    receipt_numbers_are_unique(store).await;
+}
+
+/// Issue 13: the receipt number (derived from a UUID id's random bits) is unique in the store:
+/// a second submission whose id has the same random bits is refused, whatever its subject, and
+/// ids that are not UUIDs (no number) never collide.
+pub(crate) async fn receipt_numbers_are_unique(store: &dyn Store) {
+    let at = T0 + 20 * HOUR;
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    let tail = &random[20..];
+    let (a, b, c) = (subject(), subject(), subject());
+    let first = NewSubmission {
+        id: format!("0193a5b2-7c1e-7d3f-9a4b-{tail}"),
+        ..submission(&a, "receipt-key-1", "hash-r1", at)
+    };
+    let same_number = NewSubmission {
+        id: format!("0193a5b2-ffff-7d3f-9a4b-{tail}"),
+        ..submission(&b, "receipt-key-2", "hash-r2", at)
+    };
+    assert_eq!(
+        crate::store::receipt_key(&first.id),
+        crate::store::receipt_key(&same_number.id),
+        "the two ids share their receipt number"
+    );
+    assert!(matches!(store.insert(first.clone()).await, Ok(InsertOutcome::Created(_))));
+    assert!(store.insert(same_number).await.is_err(), "the unique constraint refuses a second holder of a number");
+    let other = NewSubmission {
+        id: format!("0193a5b2-7c1e-7d3f-9a4c-{tail}"),
+        ..submission(&b, "receipt-key-3", "hash-r3", at)
+    };
+    assert!(matches!(store.insert(other).await, Ok(InsertOutcome::Created(_))), "another number is stored");
+    for i in 0..3 {
+        let plain = submission(&c, &format!("receipt-plain-{i}"), "hash-p", at);
+        assert!(matches!(store.insert(plain).await, Ok(InsertOutcome::Created(_))), "ids without a number");
+    }
 }
 
 /// Created, then Existing for the same key and body, Conflict for another body,

@@ -237,6 +237,12 @@ pub(crate) fn parse_kind(text: &str) -> Result<SubmissionKind, StoreError> {
 }
 
 /// The applied schema version, refusing a database migrated by a newer build.
+/// The receipt number the store keeps for a submission id, under a unique constraint: the 12
+/// characters without hyphens (`rules::receipt`), `None` for an id that is not a UUID.
+pub(crate) fn receipt_key(id: &str) -> Option<String> {
+    intake_rules::receipt::ReceiptNumber::for_id(id).map(|n| n.compact())
+}
+
 pub(crate) fn check_schema_version(current: i64, known: usize) -> Result<usize, StoreError> {
     let current = usize::try_from(current).map_err(|_| StoreError(format!("invalid schema version {current}")))?;
     if current > known {

@@ -100,6 +100,10 @@ const MIGRATIONS: &[&str] = &[
         note TEXT,
         PRIMARY KEY (submission_id, seq)
     );",
+    // Version 2 (issue 13): the short receipt number people keep, unique; rows of version 1 keep
+    // NULL (their number is derived from the id the same way).
+    "ALTER TABLE submissions ADD COLUMN receipt_number TEXT;
+    CREATE UNIQUE INDEX submissions_receipt_number ON submissions (receipt_number);",
 ];
 
 /// The columns `record_from_row` reads, in order.
@@ -318,8 +322,9 @@ async fn insert_tx(client: &mut Client, new: &NewSubmission) -> Result<InsertOut
     let inserted = tx
         .query_opt(
             "INSERT INTO submissions (id, subject, kind, idempotency_key, body_hash, identity_json, bundle_json,
-                                      status, received_at_ms, updated_at_ms, attempts, next_attempt_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, 0, $8)
+                                      status, received_at_ms, updated_at_ms, attempts, next_attempt_ms,
+                                      receipt_number)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $8, 0, $8, $9)
              ON CONFLICT (subject, idempotency_key) DO NOTHING
              RETURNING id",
             &[
@@ -331,6 +336,7 @@ async fn insert_tx(client: &mut Client, new: &NewSubmission) -> Result<InsertOut
                 &new.identity_json,
                 &new.bundle_json,
                 &new.received_at_ms,
+                &super::receipt_key(&new.id),
             ],
         )
         .await
@@ -906,7 +912,7 @@ mod tests {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        assert_eq!(versions, vec![1]);
+        assert_eq!(versions, vec![1, 2]);
         raw.batch_execute("INSERT INTO schema_version VALUES (99, 0)").await.expect("insert version");
         let err = PostgresStore::connect_config(schema.config()).await.expect_err("newer schema");
         assert!(err.0.contains("newer"), "{err}");

@@ -70,6 +70,10 @@ const MIGRATIONS: &[&str] = &[
         note TEXT,
         PRIMARY KEY (submission_id, seq)
     );",
+    // Version 2 (issue 13): the short receipt number people keep, unique; rows of version 1 keep
+    // NULL (their number is derived from the id the same way).
+    "ALTER TABLE submissions ADD COLUMN receipt_number TEXT;
+    CREATE UNIQUE INDEX submissions_receipt_number ON submissions (receipt_number);",
 ];
 
 /// The columns `record_from_row` reads, in order.
@@ -268,8 +272,8 @@ fn insert_blocking(conn: &mut Connection, new: &NewSubmission) -> Result<InsertO
     }
     tx.execute(
         "INSERT INTO submissions (id, subject, kind, idempotency_key, body_hash, identity_json, bundle_json,
-                                  status, received_at_ms, updated_at_ms, attempts, next_attempt_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?8, 0, ?8)",
+                                  status, received_at_ms, updated_at_ms, attempts, next_attempt_ms, receipt_number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?8, 0, ?8, ?9)",
         params![
             new.id,
             new.subject,
@@ -279,6 +283,7 @@ fn insert_blocking(conn: &mut Connection, new: &NewSubmission) -> Result<InsertO
             new.identity_json,
             new.bundle_json,
             new.received_at_ms,
+            super::receipt_key(&new.id),
         ],
     )
     .db()?;
@@ -705,10 +710,10 @@ mod tests {
         let path = dir.0.join("intake.db");
         drop(SqliteStore::open(&path).unwrap());
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_versions(&store), vec![1]);
+        assert_eq!(schema_versions(&store), vec![1, 2]);
         drop(store);
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_versions(&store), vec![1]);
+        assert_eq!(schema_versions(&store), vec![1, 2]);
     }
 
     #[test]

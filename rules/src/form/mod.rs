@@ -2,12 +2,16 @@
 //! ([`RawBundle`], every field optional, straight from JSON) and the
 //! validated [`Bundle`], which can only be built by [`validate`].
 
+pub mod fields;
 pub mod numbers;
 pub mod regions;
 
 use serde::{Deserialize, Serialize};
 
+pub use fields::{FIELDS, Field, Kind, Section, When, field};
 pub use numbers::{CertificateType, Date, Gender, NumberError};
+
+use fields::known;
 
 use crate::catalog::Code;
 use crate::report::{Problem, Report};
@@ -27,7 +31,8 @@ pub struct RawBundle {
     /// `YYYY-MM-DD`.
     #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub birth_date: Option<String>,
-    /// The employing unit.
+    /// The employing unit: required on an accounting post; may be absent or partial when
+    /// `post.status` is `off_post` (FAQ 9, 10: students, people out of work).
     pub unit: RawUnit,
     /// Post status and position.
     pub post: RawPost,
@@ -239,11 +244,11 @@ pub struct Bundle {
     mobile: String,
     gender: GenderChoice,
     birth_date: String,
-    unit_name: String,
-    unit_uscc: String,
-    unit_type: UnitType,
+    unit_name: Option<String>,
+    unit_uscc: Option<String>,
+    unit_type: Option<UnitType>,
     post_status: PostStatus,
-    position: String,
+    position: Option<String>,
     holds_certificate: bool,
     certificate_origin: Option<CertificateOrigin>,
     title: Title,
@@ -272,6 +277,10 @@ impl Bundle {
     pub fn post_status(&self) -> PostStatus {
         self.post_status
     }
+    /// Whether the unit block is complete (always on an accounting post; maybe off it).
+    pub fn has_unit(&self) -> bool {
+        self.unit_name.is_some() && self.unit_uscc.is_some() && self.unit_type.is_some() && self.position.is_some()
+    }
     /// Working years.
     pub fn working_years(&self) -> u32 {
         self.working_years
@@ -291,38 +300,31 @@ pub const WORKING_AGE: u32 = 16;
 
 /// Validates the whole form. On success returns the bundle with the warnings
 /// found (pinyin name, certificate from elsewhere); on failure every problem.
+/// Which fields are required, and the label every problem names, come from [`FIELDS`].
 pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), Report> {
-    let mut v = Validator { report: Report::new() };
-    let id = &raw.identity;
+    let mut v = Validator { report: Report::new(), raw };
 
     // Identity: must equal iXiamen's (FAQ 4).
-    let name = v.text("identity.name", ("姓名", "Name"), id.name.as_deref(), MAX_NAME);
+    let name = v.text("identity.name");
     if let Some(n) = &name {
         if n != ctx.identity.name.trim() {
-            v.push(Problem::new("identity.name", Code::FormIdentityMismatch, &labels(&("姓名", "The name"))));
+            v.push(Problem::new("identity.name", Code::FormIdentityMismatch, &label_args(known("identity.name"))));
         } else if has_pinyin(n) {
             v.push(Problem::new("identity.name", Code::FormNamePinyin, &[("name", n)]));
         }
     }
-    let kind = v.choice_with(
-        "identity.certificate_type",
-        ("证件类型", "Certificate type"),
-        id.certificate_type.as_deref(),
-        CertificateType::parse,
-    );
+    let kind = v.choice("identity.certificate_type", CertificateType::parse);
     if kind.is_some_and(|k| k != ctx.identity.certificate_type) {
         v.push(Problem::new(
             "identity.certificate_type",
             Code::FormIdentityMismatch,
-            &labels(&("证件类型", "The certificate type")),
+            &label_args(known("identity.certificate_type")),
         ));
     }
     let mut facts = None;
     let mut number = None;
-    if let Some(n) =
-        v.required("identity.certificate_number", ("证件号码", "Certificate number"), id.certificate_number.as_deref())
-    {
-        let normalized = numbers::normalize(n);
+    if let Some(n) = v.present("identity.certificate_number") {
+        let normalized = numbers::normalize(&n);
         if let Some(k) = kind {
             match numbers::parse_certificate(k, &normalized, ctx.today) {
                 Ok(f) => facts = f,
@@ -333,21 +335,21 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
             v.push(Problem::new(
                 "identity.certificate_number",
                 Code::FormIdentityMismatch,
-                &labels(&("证件号码", "The certificate number")),
+                &label_args(known("identity.certificate_number")),
             ));
         }
         number = Some(normalized);
     }
     let mut mobile = None;
-    if let Some(m) = v.required("identity.mobile", ("手机号码", "Mobile number"), id.mobile.as_deref()) {
-        match numbers::check_mobile(m) {
+    if let Some(m) = v.present("identity.mobile") {
+        match numbers::check_mobile(&m) {
             Ok(m) => {
                 let registered = ctx.identity.mobile.as_deref().and_then(|r| numbers::check_mobile(r).ok());
                 if registered.is_some_and(|r| r != m) {
                     v.push(Problem::new(
                         "identity.mobile",
                         Code::FormIdentityMismatch,
-                        &labels(&("手机号码", "The mobile number")),
+                        &label_args(known("identity.mobile")),
                     ));
                 }
                 mobile = Some(m);
@@ -357,17 +359,18 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
     }
 
     // Gender and birth date, consistent with an 18-digit number.
-    let gender = v.choice("gender", ("性别", "Gender"), raw.gender.as_deref(), GenderChoice::parse);
-    let birth = v.date("birth_date", ("出生日期", "Birth date"), raw.birth_date.as_deref());
+    let gender = v.choice("gender", GenderChoice::parse);
+    let birth = v.date("birth_date");
     if let Some(b) = birth {
         let age = b.years_between(ctx.today);
         if b > ctx.today || !(WORKING_AGE..=100).contains(&age) {
+            let f = known("birth_date");
             v.push(Problem::new(
                 "birth_date",
                 Code::FormDateOutOfRange,
                 &[
-                    ("label", &"出生日期"),
-                    ("label_en", &"The birth date"),
+                    ("label", &f.zh),
+                    ("label_en", &f.en),
                     ("detail", &format!("年龄应在 {WORKING_AGE} 到 100 岁之间")),
                     ("detail_en", &format!("the age must be between {WORKING_AGE} and 100")),
                 ],
@@ -387,13 +390,11 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
         }
     }
 
-    // Unit.
-    let unit_name = v.text("unit.name", ("单位名称", "Unit name"), raw.unit.name.as_deref(), MAX_TEXT);
+    // Unit: required on an accounting post, optional off it (FAQ 9, 10); what is given is checked.
+    let unit_name = v.text("unit.name");
     let mut uscc = None;
-    if let Some(code) =
-        v.required("unit.uscc", ("统一社会信用代码", "Unified social credit code"), raw.unit.uscc.as_deref())
-    {
-        let normalized = numbers::normalize(code);
+    if let Some(code) = v.present("unit.uscc") {
+        let normalized = numbers::normalize(&code);
         match numbers::check_uscc(&normalized) {
             Ok(()) => uscc = Some(normalized),
             Err(e) => {
@@ -409,57 +410,38 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
             }
         }
     }
-    let unit_type = v.choice("unit.type", ("单位类型", "Unit type"), raw.unit.kind.as_deref(), UnitType::parse);
+    let unit_type = v.choice("unit.type", UnitType::parse);
 
     // Post.
-    let post_status =
-        v.choice("post.status", ("岗位状态", "Post status"), raw.post.status.as_deref(), PostStatus::parse);
-    let position = v.text("post.position", ("职务", "Position"), raw.post.position.as_deref(), MAX_NAME);
+    let post_status = v.choice("post.status", PostStatus::parse);
+    let position = v.text("post.position");
 
     // Qualification.
-    let holds = raw.qualification.holds_certificate;
-    if holds.is_none() {
-        v.push(Problem::new(
-            "qualification.holds_certificate",
-            Code::FormRequired,
-            &labels(&("是否持有原会计从业资格证书", "Whether you hold the original accounting certificate")),
-        ));
-    }
+    let holds = v.choice("qualification.holds_certificate", |s| s.parse::<bool>().ok());
     let mut origin = None;
-    if holds == Some(true) {
-        origin = v.choice(
-            "qualification.certificate_origin",
-            ("发证地", "Certificate origin"),
-            raw.qualification.certificate_origin.as_deref(),
-            CertificateOrigin::parse,
-        );
+    if known("qualification.certificate_origin").applies(raw) {
+        origin = v.choice("qualification.certificate_origin", CertificateOrigin::parse);
         if origin == Some(CertificateOrigin::Elsewhere) {
             v.push(Problem::new("qualification.certificate_origin", Code::FormCertificateElsewhere, &[]));
         }
     }
-    let title = v.choice(
-        "qualification.title",
-        ("职称", "Professional title"),
-        raw.qualification.title.as_deref(),
-        Title::parse,
-    );
+    let title = v.choice("qualification.title", Title::parse);
 
     // Education.
-    let level =
-        v.choice("education.level", ("学历", "Education level"), raw.education.level.as_deref(), EducationLevel::parse);
-    let school = v.text("education.school", ("毕业院校", "School"), raw.education.school.as_deref(), MAX_TEXT);
-    let major = v.text("education.major", ("专业", "Major"), raw.education.major.as_deref(), MAX_TEXT);
-    let graduation =
-        v.date("education.graduation_date", ("毕业日期", "Graduation date"), raw.education.graduation_date.as_deref());
+    let level = v.choice("education.level", EducationLevel::parse);
+    let school = v.text("education.school");
+    let major = v.text("education.major");
+    let graduation = v.date("education.graduation_date");
     if let Some(g) = graduation {
         let too_early = birth.is_some_and(|b| g < b || b.years_between(g) < 10);
         if g > ctx.today || too_early {
+            let f = known("education.graduation_date");
             v.push(Problem::new(
                 "education.graduation_date",
                 Code::FormDateOutOfRange,
                 &[
-                    ("label", &"毕业日期"),
-                    ("label_en", &"The graduation date"),
+                    ("label", &f.zh),
+                    ("label_en", &f.en),
                     ("detail", &"不能晚于今天，且应在出生 10 年之后"),
                     ("detail_en", &"it cannot be in the future or less than 10 years after birth"),
                 ],
@@ -477,11 +459,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
         (Some(locked), _) => Some(locked),
         (None, Some(given)) => Some(given),
         (None, None) => {
-            v.push(Problem::new(
-                "working_years",
-                Code::FormRequired,
-                &labels(&("会计工作年限", "Years of accounting work")),
-            ));
+            v.missing("working_years");
             None
         }
     };
@@ -492,9 +470,9 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
         }
     }
 
-    let email = match raw.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+    let email = match v.present("email") {
         None => None,
-        Some(e) => match numbers::check_email(e) {
+        Some(e) => match numbers::check_email(&e) {
             Ok(e) => Some(e),
             Err(_) => {
                 v.push(Problem::new("email", Code::FormEmailInvalid, &[]));
@@ -507,7 +485,8 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
     if !report.passes() {
         return Err(report);
     }
-    // Every `None` below pushed an error above, so passing means all are present.
+    // Every required `None` below pushed an error above, so passing means all are present;
+    // the unit block and the position may stay empty off an accounting post.
     let built = (|| {
         Some(Bundle {
             name: name?,
@@ -516,11 +495,11 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
             mobile: mobile?,
             gender: gender?,
             birth_date: birth?.to_string(),
-            unit_name: unit_name?,
-            unit_uscc: uscc?,
-            unit_type: unit_type?,
+            unit_name,
+            unit_uscc: uscc,
+            unit_type,
             post_status: post_status?,
-            position: position?,
+            position,
             holds_certificate: holds?,
             certificate_origin: origin,
             title: title?,
@@ -533,8 +512,8 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
         })
     })();
     match built {
-        Some(bundle) => Ok((bundle, report)),
-        None => Err(report),
+        Some(bundle) if post_status != Some(PostStatus::OnPost) || bundle.has_unit() => Ok((bundle, report)),
+        _ => Err(report),
     }
 }
 
@@ -549,13 +528,23 @@ pub fn parse_raw(json: &[u8]) -> Result<RawBundle, Report> {
 /// Maps a number-format error to its problem.
 pub fn number_problem(field: &str, e: NumberError) -> Problem {
     match e {
-        NumberError::Empty => Problem::new(field, Code::FormRequired, &labels(&("证件号码", "Certificate number"))),
+        NumberError::Empty => required_problem(known(field)),
         NumberError::Length => Problem::new(field, Code::FormCertificateNumberLength, &[]),
         NumberError::Characters => Problem::new(field, Code::FormCertificateNumberCharacters, &[]),
         NumberError::CheckDigit => Problem::new(field, Code::FormCertificateNumberCheckDigit, &[]),
         NumberError::BirthDate => Problem::new(field, Code::FormCertificateNumberBirthDate, &[]),
         NumberError::Region => Problem::new(field, Code::FormCertificateNumberRegion, &[]),
     }
+}
+
+/// The `form.required` problem of a field: "请选择…" for choices and dates, "请填写…" otherwise.
+pub fn required_problem(f: &Field) -> Problem {
+    let (action, action_en) = f.kind.action();
+    Problem::new(
+        f.path,
+        Code::FormRequired,
+        &[("label", &f.zh), ("label_en", &f.en), ("action", &action), ("action_en", &action_en)],
+    )
 }
 
 /// True when a name mixes CJK characters with Latin letters (a rare
@@ -565,89 +554,76 @@ pub fn has_pinyin(name: &str) -> bool {
     cjk && name.chars().any(|c| c.is_ascii_alphabetic())
 }
 
-fn labels<'a>(l: &'a (&'static str, &'static str)) -> [(&'static str, &'a dyn std::fmt::Display); 2] {
-    [("label", &l.0), ("label_en", &l.1)]
+fn label_args(f: &'static Field) -> [(&'static str, &'static dyn std::fmt::Display); 2] {
+    [("label", &f.zh), ("label_en", &f.en)]
 }
 
-struct Validator {
+struct Validator<'r> {
     report: Report,
+    raw: &'r RawBundle,
 }
 
-impl Validator {
+impl Validator<'_> {
     fn push(&mut self, p: Problem) {
         self.report.push(p);
     }
 
-    fn required<'a>(
-        &mut self,
-        field: &str,
-        label: (&'static str, &'static str),
-        value: Option<&'a str>,
-    ) -> Option<&'a str> {
-        match value.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(v) => Some(v),
-            None => {
-                self.push(Problem::new(field, Code::FormRequired, &labels(&label)));
-                None
-            }
-        }
+    fn missing(&mut self, path: &str) {
+        self.push(required_problem(known(path)));
     }
 
-    fn text(
-        &mut self,
-        field: &str,
-        label: (&'static str, &'static str),
-        value: Option<&str>,
-        max: usize,
-    ) -> Option<String> {
-        let v = self.required(field, label, value)?;
+    /// The trimmed value of a field, or `None` when blank (a problem when the table requires it).
+    fn present(&mut self, path: &str) -> Option<String> {
+        let f = known(path);
+        let value = (f.get)(self.raw);
+        let v = value.trim();
+        if v.is_empty() {
+            if f.required(self.raw) {
+                self.missing(path);
+            }
+            return None;
+        }
+        Some(v.to_owned())
+    }
+
+    fn text(&mut self, path: &str) -> Option<String> {
+        let f = known(path);
+        let v = self.present(path)?;
+        let max = match f.kind {
+            Kind::Text { max } => max,
+            _ => MAX_TEXT,
+        };
         let len = v.chars().count();
         if len > max {
-            let [a, b] = labels(&label);
-            self.push(Problem::new(field, Code::FormTooLong, &[a, b, ("length", &len), ("max", &max)]));
+            let [a, b] = label_args(f);
+            self.push(Problem::new(path, Code::FormTooLong, &[a, b, ("length", &len), ("max", &max)]));
             return None;
         }
         if v.chars().any(|c| {
             c.is_control()
                 || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
         }) {
-            self.push(Problem::new(field, Code::FormInvalidText, &labels(&label)));
+            self.push(Problem::new(path, Code::FormInvalidText, &label_args(f)));
             return None;
         }
-        Some(v.to_owned())
+        Some(v)
     }
 
-    fn choice<T>(
-        &mut self,
-        field: &str,
-        label: (&'static str, &'static str),
-        value: Option<&str>,
-        parse: fn(&str) -> Option<T>,
-    ) -> Option<T> {
-        self.choice_with(field, label, value, parse)
-    }
-
-    fn choice_with<T>(
-        &mut self,
-        field: &str,
-        label: (&'static str, &'static str),
-        value: Option<&str>,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Option<T> {
-        let v = self.required(field, label, value)?;
-        let parsed = parse(v);
+    fn choice<T>(&mut self, path: &str, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let v = self.present(path)?;
+        let parsed = parse(&v);
         if parsed.is_none() {
-            let [a, b] = labels(&label);
-            self.push(Problem::new(field, Code::FormInvalidChoice, &[a, b, ("value", &v)]));
+            let [a, b] = label_args(known(path));
+            self.push(Problem::new(path, Code::FormInvalidChoice, &[a, b, ("value", &v)]));
         }
         parsed
     }
 
-    fn date(&mut self, field: &str, label: (&'static str, &'static str), value: Option<&str>) -> Option<Date> {
-        let v = self.required(field, label, value)?;
-        let d = Date::parse_iso(v);
+    fn date(&mut self, path: &str) -> Option<Date> {
+        let v = self.present(path)?;
+        let d = Date::parse_iso(&v);
         if d.is_none() {
-            self.push(Problem::new(field, Code::FormDateInvalid, &labels(&label)));
+            self.push(Problem::new(path, Code::FormDateInvalid, &label_args(known(path))));
         }
         d
     }
