@@ -46,6 +46,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32: rules and widget)"
 cargo clippy --target wasm32-unknown-unknown -p intake-rules -p intake-widget --locked -- -D warnings
 
+step "rules without the PDF parser (the widget's first load): clippy, and a PDF is never accepted"
+cargo clippy -p intake-rules --no-default-features --lib --locked -- -D warnings
+cargo test -p intake-rules --no-default-features --lib --locked attachment
+
+step "clippy (wasm32: the widget alone, as shipped without the PDF parser, and the lazily loaded PDF module)"
+cargo clippy --target wasm32-unknown-unknown -p intake-widget --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p intake-pdf --locked -- -D warnings
+
 step "tests (native, whole workspace; a throwaway PostgreSQL cluster for the PostgreSQL store)"
 bash scripts/pg-test.sh cargo test --workspace --locked
 
@@ -55,7 +63,7 @@ bash scripts/contract.sh
 step "the iXiamen stand-in (oidc-provider) self-test"
 node --test tests/oidc/selftest.mjs
 
-step "wasm32 build of rules and the widget into www/pkg (npm run build: wasm-bindgen, wasm-opt)"
+step "wasm32 build of rules, the widget and the PDF module into www/pkg (npm run build: wasm-bindgen, wasm-opt)"
 cargo build --target wasm32-unknown-unknown -p intake-rules --profile wasm-release --locked
 npm run -s build
 
