@@ -13,8 +13,8 @@ use intake_rules::submission::{Part, Requirement, requirements};
 use serde::{Deserialize, Serialize};
 use yew::Reducible;
 
+use crate::checked::{ImageOutput, ImageResult, pair_problems};
 use crate::i18n::Lang;
-use crate::imaging::{ImageOutput, ImageResult, pair_problems};
 use crate::model::{Archive, Me, SubmissionView, WidgetConfig};
 
 /// The steps of the flow, in order.
@@ -1093,7 +1093,7 @@ pub fn get_field(raw: &RawBundle, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imaging::ImageOutput;
+    use crate::checked::ImageOutput;
     use crate::model::{Features, Help};
     use intake_rules::catalog::Code;
     use intake_rules::form::Identity;
