@@ -7,10 +7,11 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::temp_dir;
+use common::{spawn_serve, temp_dir, wait_ready};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -34,16 +35,6 @@ fn www() -> String {
 
 async fn status(http: &reqwest::Client, url: &str) -> u16 {
     http.get(url).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..400 {
-        if status(http, &format!("{base}/readyz")).await == 200 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{base} did not become ready");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,14 +88,7 @@ async fn intake_serve_answers_404_on_every_sandbox_path_that_intake_demo_serves(
         ),
     )
     .unwrap();
-    let _serve = Command::new(env!("CARGO_BIN_EXE_intake"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("INTAKE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("intake serve starts");
+    let _serve = spawn_serve(Path::new(env!("CARGO_BIN_EXE_intake")), &config);
     let base = format!("http://{addr}");
     wait_ready(&http, &base).await;
     assert_eq!(status(&http, &format!("{base}/")).await, 200, "serve has its pages (so 404 is not just no pages)");

@@ -59,6 +59,39 @@ const docs = [
   ['work_certificate', 'file/work_certificate.pdf'],
 ];
 
+/** From the identity step, with `docs` chosen and acknowledged, to the review step; returns the parts' states. */
+async function toReviewWithDocs(page, person) {
+  await toDocuments(page, person);
+  for (const [part, file] of docs) await choose(page, part, fixture(file));
+  await acknowledgeWarnings(page);
+  const chosen = await partStates(page);
+  for (let i = 0; i < 3 && (await currentStep(page)) !== 'review'; i += 1) await next(page);
+  assert.equal(await currentStep(page), 'review');
+  return chosen;
+}
+
+/** Presses submit (scrolled to, as on a phone) with a token the server refuses: the prompt shows, in view. */
+async function submitRefused(page) {
+  await page.locator('[data-action="submit"]').scrollIntoViewIfNeeded();
+  await page.locator('[data-action="submit"]').click();
+  const prompt = page.locator('[data-auth-required]');
+  await prompt.waitFor({ timeout: 15_000 });
+  const box = await prompt.boundingBox();
+  const vp = page.viewportSize();
+  assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height + 1 && box.x >= 0 && box.x + box.width <= vp.width + 1,
+    `the sign-in prompt is in view (${JSON.stringify(box)} in ${JSON.stringify(vp)})`);
+}
+
+/** Submits and holds that every part, and exactly one submission, reached the platform after `sentBefore`. */
+async function submitsOnce(s, page, sentBefore) {
+  const { id } = await submit(page);
+  const d = await delivered(s, id);
+  for (const [part] of docs) assert.equal(partOf(d, part).length, 1, `${part} delivered`);
+  const all = await received(s);
+  assert.equal(all.length, sentBefore + 1, 'exactly one submission reached the platform');
+  assert.equal(all.filter((x) => !x.duplicate).length, 1);
+}
+
 scenario('drafts: a reload on the form and on the documents step restores the fields, files, verdicts and the step; the back button moves between steps', async () => {
   const page = await tab();
   await signIn(page, stack, A);
@@ -190,12 +223,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
     const person = 'rare-name';
     await signIn(page, short, person);
     await page.locator('section[data-step="identity"]').waitFor();
-    await toDocuments(page, person);
-    for (const [part, file] of docs) await choose(page, part, fixture(file));
-    await acknowledgeWarnings(page);
-    const chosen = await partStates(page);
-    for (let i = 0; i < 3 && (await currentStep(page)) !== 'review'; i += 1) await next(page);
-    assert.equal(await currentStep(page), 'review');
+    const chosen = await toReviewWithDocs(page, person);
     // Scroll to the bottom as a person pressing "submit" on a phone is.
     await page.locator('[data-action="submit"]').scrollIntoViewIfNeeded();
     await until('the token to expire', () => page.evaluate(() => {
@@ -205,13 +233,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
       return exp - 30 <= Date.now() / 1000;
     }), { timeoutMs: 70_000, everyMs: 500 });
     const sentBefore = (await received(short)).length;
-    await page.locator('[data-action="submit"]').click();
-    const prompt = page.locator('[data-auth-required]');
-    await prompt.waitFor({ timeout: 15_000 });
-    const box = await prompt.boundingBox();
-    const vp = page.viewportSize();
-    assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height + 1 && box.x >= 0 && box.x + box.width <= vp.width + 1,
-      `the sign-in prompt is in view (${JSON.stringify(box)} in ${JSON.stringify(vp)})`);
+    await submitRefused(page);
     await until('focus on the sign-in button', async () => (await focused(page)) === '[data-action=signin]', { timeoutMs: 5000 });
     assert.equal(await page.locator('#signin').isVisible(), false, 'not the sign-in box at the top of the page');
     assert.equal(await currentStep(page), 'review', 'the person stays where they are');
@@ -220,12 +242,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
     await page.locator('section[data-step="review"]').waitFor({ timeout: 20_000 });
     assert.equal(await page.locator('[data-auth-required]').count(), 0);
     assert.equal(await page.locator('[data-review="files"] li').count(), 4, 'every file is back');
-    const { id } = await submit(page);
-    const d = await delivered(short, id);
-    for (const [part] of docs) assert.equal(partOf(d, part).length, 1, `${part} delivered`);
-    const all = await received(short);
-    assert.equal(all.length, sentBefore + 1, 'exactly one submission reached the platform');
-    assert.equal(all.filter((x) => !x.duplicate).length, 1);
+    await submitsOnce(short, page, sentBefore);
     // Back from the receipt does not reopen the bundle.
     await page.goBack().catch(() => {});
     await until('the receipt stays', async () => (await currentStep(page)) === 'receipt', { timeoutMs: 5000 });
@@ -254,24 +271,12 @@ scenario('drafts: in the embedded widget (the iXiamen-like host page) the sign-i
     await page.locator('#host-token').fill(first);
     await page.locator('#host-use-token').click();
     await page.locator('intake-collection section[data-step="identity"]').waitFor();
-    await toDocuments(page, person);
-    for (const [part, file] of docs) await choose(page, part, fixture(file));
-    await acknowledgeWarnings(page);
-    const chosen = await partStates(page);
-    for (let i = 0; i < 3 && (await currentStep(page)) !== 'review'; i += 1) await next(page);
-    assert.equal(await currentStep(page), 'review');
+    const chosen = await toReviewWithDocs(page, person);
     const { exp } = JSON.parse(Buffer.from(first.split('.')[1], 'base64url').toString());
     // Past its expiry and the server's 2 s leeway.
     await sleep(Math.max(0, (exp + 4) * 1000 - Date.now()));
     const sentBefore = (await received(short)).length;
-    await page.locator('[data-action="submit"]').scrollIntoViewIfNeeded();
-    await page.locator('[data-action="submit"]').click();
-    const prompt = page.locator('[data-auth-required]');
-    await prompt.waitFor({ timeout: 15_000 });
-    const box = await prompt.boundingBox();
-    const vp = page.viewportSize();
-    assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height + 1 && box.x >= 0 && box.x + box.width <= vp.width + 1,
-      `the sign-in prompt is in view (${JSON.stringify(box)} in ${JSON.stringify(vp)})`);
+    await submitRefused(page);
     assert.equal(await currentStep(page), 'review', 'the person stays where they are');
 
     // "Sign in again" asks the host; the host signs the person in (here: a fresh pasted token).
@@ -283,12 +288,7 @@ scenario('drafts: in the embedded widget (the iXiamen-like host page) the sign-i
     assert.equal(await currentStep(page), 'review', 'the same step');
     assert.equal(await focused(page), 'h2', 'focus back on the step\'s heading');
     assert.equal(await page.locator('[data-review="files"] li').count(), 4, 'every file is still there');
-    const { id } = await submit(page);
-    const d = await delivered(short, id);
-    for (const [part] of docs) assert.equal(partOf(d, part).length, 1, `${part} delivered`);
-    const all = await received(short);
-    assert.equal(all.length, sentBefore + 1, 'exactly one submission reached the platform');
-    assert.equal(all.filter((x) => !x.duplicate).length, 1);
+    await submitsOnce(short, page, sentBefore);
     assert.ok(['ok', 'warning'].includes(chosen.photo.state));
     assertNoPageProblems(page);
     await page.context().close();
