@@ -2,6 +2,8 @@
 // pasted ID token) and hands the token to <intake-collection> through its getToken property.
 const $ = (id) => document.getElementById(id);
 let token = null;
+// The widget's "sign in again" waiting for the host (resolved with the fresh token).
+let resumeWidget = null;
 
 function status(text) {
   $('host-status').textContent = text;
@@ -18,7 +20,27 @@ function showWidget() {
       status('登录已过期，请重新登录。Sign-in expired: please sign in again.');
     });
     el.getToken = () => token || '';
+    // After a 401 the widget's "sign in again" lands here: the host signs the person in again on
+    // this page, and the widget carries on where the person was once the token is fresh.
+    el.signIn = () => new Promise((resolve) => {
+      resumeWidget = resolve;
+      status('请在此重新登录，完成后将回到刚才的步骤。Sign in again here: you will be back where you were.');
+      $('host-login').scrollIntoView({ block: 'start' });
+      $('person').focus();
+    });
     $('widget-slot').replaceChildren(el);
+  }
+}
+
+function signedIn(fresh, note) {
+  token = fresh;
+  status(note);
+  if (resumeWidget) {
+    resumeWidget(fresh);
+    resumeWidget = null;
+    document.querySelector('intake-collection')?.scrollIntoView({ block: 'start' });
+  } else {
+    showWidget();
   }
 }
 
@@ -38,16 +60,12 @@ async function sandboxSignIn() {
     $('host-token').closest('details').open = true;
     return;
   }
-  token = (await res.json()).token;
-  status(`已登录：${person}。Signed in as ${person}.`);
-  showWidget();
+  signedIn((await res.json()).token, `已登录：${person}。Signed in as ${person}.`);
 }
 
 $('host-signin').addEventListener('click', () => { sandboxSignIn(); });
 $('host-use-token').addEventListener('click', () => {
   const pasted = $('host-token').value.trim();
   if (!pasted) return;
-  token = pasted;
-  status('已使用粘贴的令牌。Using the pasted token.');
-  showWidget();
+  signedIn(pasted, '已使用粘贴的令牌。Using the pasted token.');
 });

@@ -11,8 +11,13 @@
 // Attributes: api-base (default: same origin as the page), lang (zh-CN | en), token, draft-days
 // (how long the person's encrypted draft is kept on the device; default 7).
 // Properties: token (string), getToken (function returning a string or a Promise of one; called
-// before every API call, wins over token). Events: intake-auth-required (the API answered 401: hand
-// over a fresh token), intake-ready (mounted), intake-error (detail: message; the widget did not load).
+// before every API call, wins over token), signIn (function called when the person presses "sign in
+// again" after a 401, once the draft is saved: sign the person in again without leaving the page and
+// return a Promise of the fresh token, or of true once getToken gives it; the widget then carries on
+// at the same step with everything kept. Without it, or when it resolves to nothing, the widget waits:
+// a reload or a remount with a fresh token restores the draft). Events: intake-auth-required (the API
+// answered 401; also fired by "sign in again" when there is no signIn), intake-ready (mounted),
+// intake-error (detail: message; the widget did not load).
 // Methods: clearDraft() deletes the signed-in person's draft on this device (call it on sign-out).
 (() => {
   if (typeof customElements === 'undefined' || customElements.get('intake-collection')) return;
@@ -31,6 +36,7 @@
   class IntakeCollection extends HTMLElement {
     #token;
     #getToken;
+    #signIn;
     #mounted = false;
 
     get token() {
@@ -49,6 +55,14 @@
       this.#getToken = typeof fn === 'function' ? fn : undefined;
     }
 
+    get signIn() {
+      return this.#signIn;
+    }
+
+    set signIn(fn) {
+      this.#signIn = typeof fn === 'function' ? fn : undefined;
+    }
+
     async clearDraft() {
       const widget = await load();
       const token = await (this.#getToken ? this.#getToken() : this.token);
@@ -57,7 +71,7 @@
 
     connectedCallback() {
       // Properties the host set before this script defined the element shadow the accessors: move them.
-      for (const prop of ['token', 'getToken']) {
+      for (const prop of ['token', 'getToken', 'signIn']) {
         if (Object.hasOwn(this, prop)) {
           const value = this[prop];
           delete this[prop];
@@ -80,6 +94,16 @@
           getToken: () => (this.#getToken ? this.#getToken() : this.token),
           onAuthRequired: () => {
             this.dispatchEvent(new CustomEvent('intake-auth-required', { bubbles: true, composed: true }));
+          },
+          signIn: () => {
+            if (!this.#signIn) {
+              this.dispatchEvent(new CustomEvent('intake-auth-required', { bubbles: true, composed: true }));
+              return false;
+            }
+            return Promise.resolve(this.#signIn()).then((fresh) => {
+              if (typeof fresh === 'string' && fresh) this.#token = fresh;
+              return Boolean(fresh);
+            });
           },
         });
         this.dispatchEvent(new CustomEvent('intake-ready', { bubbles: true }));

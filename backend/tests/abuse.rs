@@ -10,7 +10,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -18,7 +17,7 @@ use intake::sandbox::idp::SandboxIdp;
 use intake_rules::form::numbers::resident_id_check_char;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use warp::Filter;
 
 fn free_port() -> SocketAddr {
@@ -81,24 +80,9 @@ impl Server {
             ),
         )
         .unwrap();
-        let child = Command::new(binary())
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .env("INTAKE_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("intake serve starts");
-        let http = reqwest::Client::new();
-        for _ in 0..400 {
-            if let Ok(r) = http.get(format!("http://{addr}/readyz")).send().await
-                && r.status() == 200
-            {
-                return Server { child, addr, idp, issuer, _dir: dir };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("intake serve did not become ready");
+        let child = spawn_serve(&binary(), &config);
+        wait_ready(&reqwest::Client::new(), &format!("http://{addr}")).await;
+        Server { child, addr, idp, issuer, _dir: dir }
     }
 
     fn token(&self, i: usize) -> String {

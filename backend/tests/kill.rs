@@ -7,7 +7,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use intake::sandbox::idp::SandboxIdp;
 use intake::sandbox::platform::PlatformSandbox;
 use intake_rules::form::numbers::resident_id_check_char;
 use serde_json::json;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use warp::Filter;
 
 const ROUNDS: usize = 5;
@@ -47,27 +46,8 @@ fn bundle(name: &str, number: &str, birth: &str) -> serde_json::Value {
     })
 }
 
-async fn start_intake(config: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_intake"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env("INTAKE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("intake serve starts")
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("intake serve did not become ready");
+fn start_intake(config: &Path) -> Child {
+    spawn_serve(Path::new(env!("CARGO_BIN_EXE_intake")), config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +83,7 @@ async fn sigkill_loses_nothing_acknowledged_and_duplicates_nothing() {
     let mut unanswered = 0usize;
     let mut next = 0usize;
     for round in 0..ROUNDS {
-        let mut child = start_intake(&config).await;
+        let mut child = start_intake(&config);
         wait_ready(&http, &base).await;
         let mut clients = Vec::new();
         for _ in 0..PER_ROUND {
@@ -155,7 +135,7 @@ async fn sigkill_loses_nothing_acknowledged_and_duplicates_nothing() {
         }
     }
     // A last, undisturbed run drains the queue.
-    let mut child = start_intake(&config).await;
+    let mut child = start_intake(&config);
     wait_ready(&http, &base).await;
     let acknowledged = acknowledged.lock().unwrap().clone();
     let all_delivered = eventually(Duration::from_secs(40), || {

@@ -3,6 +3,10 @@
 //! of the same file, interleaved in one run (the machine is noisy: medians
 //! after a warm-up). The target: check + fix ≤ 1.5× the bare decode.
 #![allow(clippy::print_stdout)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the bare `image` decode is the baseline this benchmark measures the rules against"
+)]
 
 #[path = "../tests/common/synth.rs"]
 mod synth;

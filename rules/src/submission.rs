@@ -135,6 +135,42 @@ pub struct StoredFile {
 }
 
 /// A submission that passed every rule. Only [`check`] builds one.
+///
+/// Architecture Invariant: validated types cannot be built without validation. Outside their
+/// modules neither an `Accepted` nor the [`Bundle`] in it can be written as a literal, made by
+/// default or deserialized; only [`check`] (and, for a `Bundle`, [`form::validate`]) gives one.
+/// The same paths are reachable (this compiles):
+///
+/// ```
+/// use intake_rules::form::Bundle;
+/// use intake_rules::report::Report;
+/// use intake_rules::submission::{Accepted, StoredFile};
+/// fn taken_apart(a: Accepted) -> (Bundle, Vec<StoredFile>, Report) { a.into_parts() }
+/// let _: Report = serde_json::from_str("{\"problems\": []}").unwrap_or_default();
+/// ```
+///
+/// and each of these does not:
+///
+/// ```compile_fail
+/// use intake_rules::submission::Accepted;
+/// let _ = Accepted { bundle: unimplemented!(), files: Vec::new(), warnings: Default::default() };
+/// ```
+/// ```compile_fail
+/// let _: intake_rules::submission::Accepted = Default::default();
+/// ```
+/// ```compile_fail
+/// let _: intake_rules::submission::Accepted = serde_json::from_str("{}").unwrap();
+/// ```
+/// ```compile_fail
+/// use intake_rules::form::Bundle;
+/// let _ = Bundle { name: String::new(), ..unimplemented!() };
+/// ```
+/// ```compile_fail
+/// let _: intake_rules::form::Bundle = Default::default();
+/// ```
+/// ```compile_fail
+/// let _: intake_rules::form::Bundle = serde_json::from_str("{}").unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct Accepted {
     bundle: Bundle,

@@ -1,4 +1,4 @@
-// Helpers of the draft and navigation tests (tests/e2e/drafts.test.mjs, tests/e2e/bench-draft.mjs):
+// Helpers of the draft and navigation tests (tests/e2e/drafts.test.mjs, engines.test.mjs, bench-draft.mjs):
 // what the widget keeps in IndexedDB, judged from outside the widget, and signing in without the
 // issuer's login form when its session is still alive.
 
@@ -49,9 +49,12 @@ export function drafts(page, { withData = false } = {}) {
   }, withData);
 }
 
-/** Waits until the widget says the draft is saved, then past the save's debounce. */
+/**
+ * Waits until the widget says the draft is saved, then past the save's debounce (a Playwright page
+ * or an engines.mjs page: both pierce open shadow roots).
+ */
 export async function draftSaved(page) {
-  await page.locator('[data-draft-status="saved"]').waitFor({ timeout: 15_000 });
+  await page.waitForSelector('[data-draft-status="saved"]', { timeout: 15_000 });
   await sleep(1500);
 }
 
@@ -88,19 +91,26 @@ export function focused(page) {
   });
 }
 
-/** Every part's { state, codes } on the documents step. */
-export async function partStates(page) {
-  const parts = page.locator('[data-part-status]');
-  const out = {};
-  for (let i = 0; i < (await parts.count()); i += 1) {
-    const p = parts.nth(i);
-    const name = await p.getAttribute('data-part-status');
-    out[name] = {
-      state: await p.getAttribute('data-state'),
-      codes: await p.locator('li[data-code]').evaluateAll((els) => els.map((e) => e.dataset.code)),
-      after: await p.locator('img[data-preview="after"]').count(),
-      acked: await p.locator('input[data-ack]').evaluateAll((els) => els.map((e) => e.checked)),
+/**
+ * Every part's { state, codes, after (previews of the fixed file), acked (its acknowledgements) } on
+ * the documents step, through open shadow roots. One `evaluate`: works on a Playwright page and on
+ * an engines.mjs page alike.
+ */
+export function partStates(page) {
+  return page.evaluate(() => {
+    const out = {};
+    const walk = (root) => {
+      for (const p of root.querySelectorAll('[data-part-status]')) {
+        out[p.dataset.partStatus] = {
+          state: p.dataset.state,
+          codes: [...p.querySelectorAll('li[data-code]')].map((e) => e.dataset.code),
+          after: p.querySelectorAll('img[data-preview="after"]').length,
+          acked: [...p.querySelectorAll('input[data-ack]')].map((e) => e.checked),
+        };
+      }
+      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot);
     };
-  }
-  return out;
+    walk(document);
+    return out;
+  });
 }

@@ -1,13 +1,15 @@
 // Issue 12, parts 3 and 4: drafts that survive a reload, a closed tab and a new sign-in; one
 // history entry per step (the back button moves between steps); an expired sign-in mid-flow asks
-// to sign in again where the person is and comes back to the same step with nothing lost.
-// Chromium. One browser context is one browser profile: IndexedDB is shared by its tabs, the
-// issuer's session cookie is cleared to sign in as someone else.
+// to sign in again where the person is and comes back to the same step with nothing lost, on the
+// standalone page and in the embedded widget (the host signs the person in again). Chromium. One
+// browser context is one browser profile: IndexedDB is shared by its tabs, the issuer's session
+// cookie is cleared to sign in as someone else.
 
 import * as assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
-import { startStack, until } from './harness.mjs';
+import { login } from '../oidc/flow.mjs';
+import { sleep, startStack, until } from './harness.mjs';
 import {
   acknowledgeWarnings, choose, currentStep, delivered, fillForm, fixture, formValues, next, open, partOf, submit,
   toDocuments,
@@ -56,6 +58,39 @@ const docs = [
   ['id_back', 'document/id_back.jpg'],
   ['work_certificate', 'file/work_certificate.pdf'],
 ];
+
+/** From the identity step, with `docs` chosen and acknowledged, to the review step; returns the parts' states. */
+async function toReviewWithDocs(page, person) {
+  await toDocuments(page, person);
+  for (const [part, file] of docs) await choose(page, part, fixture(file));
+  await acknowledgeWarnings(page);
+  const chosen = await partStates(page);
+  for (let i = 0; i < 3 && (await currentStep(page)) !== 'review'; i += 1) await next(page);
+  assert.equal(await currentStep(page), 'review');
+  return chosen;
+}
+
+/** Presses submit (scrolled to, as on a phone) with a token the server refuses: the prompt shows, in view. */
+async function submitRefused(page) {
+  await page.locator('[data-action="submit"]').scrollIntoViewIfNeeded();
+  await page.locator('[data-action="submit"]').click();
+  const prompt = page.locator('[data-auth-required]');
+  await prompt.waitFor({ timeout: 15_000 });
+  const box = await prompt.boundingBox();
+  const vp = page.viewportSize();
+  assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height + 1 && box.x >= 0 && box.x + box.width <= vp.width + 1,
+    `the sign-in prompt is in view (${JSON.stringify(box)} in ${JSON.stringify(vp)})`);
+}
+
+/** Submits and holds that every part, and exactly one submission, reached the platform after `sentBefore`. */
+async function submitsOnce(s, page, sentBefore) {
+  const { id } = await submit(page);
+  const d = await delivered(s, id);
+  for (const [part] of docs) assert.equal(partOf(d, part).length, 1, `${part} delivered`);
+  const all = await received(s);
+  assert.equal(all.length, sentBefore + 1, 'exactly one submission reached the platform');
+  assert.equal(all.filter((x) => !x.duplicate).length, 1);
+}
 
 scenario('drafts: a reload on the form and on the documents step restores the fields, files, verdicts and the step; the back button moves between steps', async () => {
   const page = await tab();
@@ -188,12 +223,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
     const person = 'rare-name';
     await signIn(page, short, person);
     await page.locator('section[data-step="identity"]').waitFor();
-    await toDocuments(page, person);
-    for (const [part, file] of docs) await choose(page, part, fixture(file));
-    await acknowledgeWarnings(page);
-    const chosen = await partStates(page);
-    for (let i = 0; i < 3 && (await currentStep(page)) !== 'review'; i += 1) await next(page);
-    assert.equal(await currentStep(page), 'review');
+    const chosen = await toReviewWithDocs(page, person);
     // Scroll to the bottom as a person pressing "submit" on a phone is.
     await page.locator('[data-action="submit"]').scrollIntoViewIfNeeded();
     await until('the token to expire', () => page.evaluate(() => {
@@ -203,13 +233,7 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
       return exp - 30 <= Date.now() / 1000;
     }), { timeoutMs: 70_000, everyMs: 500 });
     const sentBefore = (await received(short)).length;
-    await page.locator('[data-action="submit"]').click();
-    const prompt = page.locator('[data-auth-required]');
-    await prompt.waitFor({ timeout: 15_000 });
-    const box = await prompt.boundingBox();
-    const vp = page.viewportSize();
-    assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height + 1 && box.x >= 0 && box.x + box.width <= vp.width + 1,
-      `the sign-in prompt is in view (${JSON.stringify(box)} in ${JSON.stringify(vp)})`);
+    await submitRefused(page);
     await until('focus on the sign-in button', async () => (await focused(page)) === '[data-action=signin]', { timeoutMs: 5000 });
     assert.equal(await page.locator('#signin').isVisible(), false, 'not the sign-in box at the top of the page');
     assert.equal(await currentStep(page), 'review', 'the person stays where they are');
@@ -218,16 +242,54 @@ scenario('drafts: the sign-in expires mid-flow; signing in again where the perso
     await page.locator('section[data-step="review"]').waitFor({ timeout: 20_000 });
     assert.equal(await page.locator('[data-auth-required]').count(), 0);
     assert.equal(await page.locator('[data-review="files"] li').count(), 4, 'every file is back');
-    const { id } = await submit(page);
-    const d = await delivered(short, id);
-    for (const [part] of docs) assert.equal(partOf(d, part).length, 1, `${part} delivered`);
-    const all = await received(short);
-    assert.equal(all.length, sentBefore + 1, 'exactly one submission reached the platform');
-    assert.equal(all.filter((x) => !x.duplicate).length, 1);
+    await submitsOnce(short, page, sentBefore);
     // Back from the receipt does not reopen the bundle.
     await page.goBack().catch(() => {});
     await until('the receipt stays', async () => (await currentStep(page)) === 'receipt', { timeoutMs: 5000 });
     assert.ok(chosen.photo.state === 'ok');
+    assertNoPageProblems(page);
+    await page.context().close();
+  } finally {
+    await short.stop();
+  }
+});
+
+scenario('drafts: in the embedded widget (the iXiamen-like host page) the sign-in expires mid-flow; the prompt is in view; the host signs the person in again and the widget continues at the same step with every file, and submits once', async () => {
+  // ID tokens of 20 s: the host page hands the token over as it is, so the server is what refuses it.
+  process.env.OIDC_ID_TOKEN_TTL = '20';
+  const short = await startStack('drafts-embed-expiry');
+  delete process.env.OIDC_ID_TOKEN_TTL;
+  try {
+    const person = 'rare-name';
+    const hostToken = async () => (await login({ issuer: short.issuer, login: person, redirect: `${short.base}/` })).id_token;
+    const page = await short.newPage({ width: 360, height: 740 });
+    const first = await hostToken();
+    await page.goto(`${short.base}/embed-demo.html`);
+    // Not the demo: no sandbox sign-in, so the host takes a pasted token.
+    await page.locator('#host-signin').click();
+    await page.locator('#host-status', { hasText: 'intake demo' }).waitFor();
+    await page.locator('#host-token').fill(first);
+    await page.locator('#host-use-token').click();
+    await page.locator('intake-collection section[data-step="identity"]').waitFor();
+    const chosen = await toReviewWithDocs(page, person);
+    const { exp } = JSON.parse(Buffer.from(first.split('.')[1], 'base64url').toString());
+    // Past its expiry and the server's 2 s leeway.
+    await sleep(Math.max(0, (exp + 4) * 1000 - Date.now()));
+    const sentBefore = (await received(short)).length;
+    await submitRefused(page);
+    assert.equal(await currentStep(page), 'review', 'the person stays where they are');
+
+    // "Sign in again" asks the host; the host signs the person in (here: a fresh pasted token).
+    await page.locator('[data-action="signin"]').click();
+    await page.locator('#host-token').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('#host-token').fill(await hostToken());
+    await page.locator('#host-use-token').click();
+    await until('the widget to continue', async () => (await page.locator('[data-auth-required]').count()) === 0, { timeoutMs: 15_000 });
+    assert.equal(await currentStep(page), 'review', 'the same step');
+    assert.equal(await focused(page), 'h2', 'focus back on the step\'s heading');
+    assert.equal(await page.locator('[data-review="files"] li').count(), 4, 'every file is still there');
+    await submitsOnce(short, page, sentBefore);
+    assert.ok(['ok', 'warning'].includes(chosen.photo.state));
     assertNoPageProblems(page);
     await page.context().close();
   } finally {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { ARTIFACTS, sleep, until } from './harness.mjs';
-import { formValues, STEPS } from './flow.mjs';
+import { currentStep, formValues, STEPS } from './flow.mjs';
 import { horizontalOverflow } from './pages.mjs';
 
 const TERMINAL = new Set(['ok', 'warning', 'error']);
@@ -34,20 +34,8 @@ export async function signIn(page, stack, person) {
   await page.waitForSelector('#session');
 }
 
-/** The step section shown now (the last visible one). */
-export function currentStep(page) {
-  return page.evaluate(() => {
-    const all = [];
-    const walk = (root) => {
-      for (const el of root.querySelectorAll('*')) {
-        if (el.shadowRoot) walk(el.shadowRoot);
-        if (el.matches('section[data-step]') && el.getClientRects().length > 0) all.push(el.dataset.step);
-      }
-    };
-    walk(document);
-    return all.at(-1) || null;
-  });
-}
+// The step shown now: flow.mjs's, a single `evaluate` that any driver's page runs.
+export { currentStep };
 
 /** Signs in and waits for the widget's first step. */
 export async function open(engine, stack, person, viewport = { width: 360, height: 740 }) {

@@ -12,6 +12,7 @@
 //   await page.waitForSelector(selector);      // a visible match
 //   await page.evaluate(fn, ...args);          // fn runs in the page (may be async; args/result JSON)
 //   await page.screenshot(file);               // PNG of the viewport
+//   await page.reload(); await page.back(); await page.forward();   // the browser's own buttons
 //   await page.url(); await page.close(); await engine.close();
 //
 // Selectors are plain CSS, matched in the document and every open shadow root (the widget renders in
@@ -116,6 +117,9 @@ async function chromiumEngine() {
       return decorate({
         raw: p,
         goto: (url) => p.goto(url),
+        reload: () => p.reload(),
+        back: () => p.goBack(),
+        forward: () => p.goForward(),
         setViewport: (w, h) => p.setViewportSize({ width: w, height: h }),
         click: async (sel) => (await handle(sel)).click(),
         type: async (sel, text) => (await handle(sel)).fill(text),
@@ -161,6 +165,9 @@ async function firefoxEngine() {
       return decorate({
         raw: p,
         goto: (url) => p.goto(url, { waitUntil: 'load' }),
+        reload: () => p.reload({ waitUntil: 'load' }),
+        back: () => p.goBack(),
+        forward: () => p.goForward(),
         setViewport: (w, h) => p.setViewport({ width: w, height: h }),
         click: async (sel) => {
           const h = await handle(sel);
@@ -281,6 +288,9 @@ async function webkitEngine() {
       await setViewport(width, height);
       return decorate({
         goto: (url) => call('POST', sp('/url'), { url }),
+        reload: () => call('POST', sp('/refresh'), {}),
+        back: () => call('POST', sp('/back'), {}),
+        forward: () => call('POST', sp('/forward'), {}),
         setViewport,
         click: async (sel) => {
           const el = await element(sel);

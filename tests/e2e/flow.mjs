@@ -192,6 +192,34 @@ export async function submit(page, { inspect = null } = {}) {
   return { id, status };
 }
 
+/** The photos the widget must refuse, each with a code it must show (refusals.test.mjs, engines.test.mjs). */
+export const REFUSED_PHOTOS = [['photo/grayscale.jpg', 'photo.not_colour'], ['photo/pattern_background.jpg', 'photo.background_not_uniform']];
+
+/** The text of the problem `code` shown for `part` ('' when absent); one `evaluate`, any driver. */
+export function problemText(page, part, code) {
+  return page.evaluate(([p, c]) => {
+    const walk = (root) => root.querySelector(`[data-part-status="${p}"] li[data-code="${c}"]`)
+      || [...root.querySelectorAll('*')].map((e) => e.shadowRoot && walk(e.shadowRoot)).find(Boolean);
+    return walk(document)?.textContent || '';
+  }, [part, code]);
+}
+
+/**
+ * Chooses each of REFUSED_PHOTOS with the driver's `choose` and holds that it is refused with its
+ * code, explained, and that submit is disabled; `after(code)` runs after each (screenshots).
+ */
+export async function expectRefusedPhotos(page, { choose: pick = choose, submitEnabled: canSubmit = submitEnabled, after = async () => {} } = {}) {
+  for (const [file, code] of REFUSED_PHOTOS) {
+    const { state, codes } = await pick(page, 'photo', fixture(file));
+    assert.equal(state, 'error', `${file} is refused`);
+    assert.ok(codes.includes(code), `${file}: ${code} among ${codes.join(', ')}`);
+    const message = await problemText(page, 'photo', code);
+    assert.ok(message.trim().length > 4, `${code} is explained (got ${JSON.stringify(message)})`);
+    assert.equal(await canSubmit(page), false, 'submit is disabled');
+    await after(code);
+  }
+}
+
 /** The platform sandbox's first delivery of submission `id` (waits for the forwarder). */
 export async function delivered(stack, id) {
   return until(`the platform to receive ${id}`, async () => {

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
 import { startStack } from './harness.mjs';
-import { choose, fixture, next, open, submitEnabled, toDocuments } from './flow.mjs';
+import { choose, expectRefusedPhotos, fixture, next, open, submitEnabled, toDocuments } from './flow.mjs';
 import { assertNoPageProblems, inspectStep } from './pages.mjs';
 import { scenario, UI_READY } from './ui.mjs';
 
@@ -28,15 +28,7 @@ scenario('2: a grayscale photo and a patterned background are refused with their
   await choose(page, 'id_front', fixture('document/id_front.jpg'));
   await choose(page, 'id_back', fixture('document/id_back.jpg'));
   await choose(page, 'work_certificate', fixture('file/work_certificate.pdf'));
-  for (const [file, code] of [['photo/grayscale.jpg', 'photo.not_colour'], ['photo/pattern_background.jpg', 'photo.background_not_uniform']]) {
-    const { state, codes } = await choose(page, 'photo', fixture(file));
-    assert.equal(state, 'error', `${file} is refused`);
-    assert.ok(codes.includes(code), `${file}: ${code} among ${codes.join(', ')}`);
-    const message = await page.locator(`[data-part-status="photo"] li[data-code="${code}"]`).textContent();
-    assert.ok(message.trim().length > 4, `${code} is explained (got ${JSON.stringify(message)})`);
-    assert.equal(await submitEnabled(page), false, 'submit is disabled');
-    await inspectStep(page, 'refused-photo', `documents-${code.replace('.', '-')}`);
-  }
+  await expectRefusedPhotos(page, { after: (code) => inspectStep(page, 'refused-photo', `documents-${code.replace('.', '-')}`) });
   await expectStuck(page);
   assertNoPageProblems(page);
   await page.context().close();

@@ -271,19 +271,24 @@ pub fn App(props: &AppProps) -> Html {
         }
     });
 
-    // The sign-in prompt after a 401 takes focus where it appears (in view, at the bottom).
+    // The sign-in prompt after a 401 takes focus where it appears (in view, at the bottom); once
+    // signed in again in place, focus goes back to the step's heading.
     let auth_button = use_node_ref();
+    let heading = use_node_ref();
     {
         let auth_button = auth_button.clone();
+        let heading = heading.clone();
+        let shown = use_mut_ref(|| false);
         use_effect_with(state.auth_required, move |required| {
-            if *required && let Some(b) = auth_button.cast::<web_sys::HtmlElement>() {
+            let was = std::mem::replace(&mut *shown.borrow_mut(), *required);
+            let target = if *required { auth_button.cast::<web_sys::HtmlElement>() } else { None };
+            if let Some(b) = target.or_else(|| if was { heading.cast() } else { None }) {
                 let _ = b.focus();
             }
         });
     }
 
     // Move focus to the new step's heading (keyboard and screen-reader users land on it).
-    let heading = use_node_ref();
     let first = use_mut_ref(|| true);
     {
         let heading = heading.clone();
@@ -329,12 +334,29 @@ pub fn App(props: &AppProps) -> Html {
                 let env = Rc::clone(&env);
                 let dispatch = dispatch.clone();
                 let handle = handle.clone();
+                let button = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
                 spawn_local(async move {
                     // Everything is saved before the page leaves for the sign-in.
                     save_draft(&handle, &env, &dispatch).await;
-                    if let Some(f) = env.sign_in.as_ref().or(env.api.on_auth_required.as_ref()) {
-                        let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+                    let Some(f) = env.sign_in.as_ref().or(env.api.on_auth_required.as_ref()) else { return };
+                    let answer = f.call0(&wasm_bindgen::JsValue::NULL).unwrap_or_default();
+                    // A host that signs the person in without leaving the page resolves `signIn`
+                    // with a truthy value once its token is fresh: carry on from here.
+                    let fresh = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&answer))
+                        .await
+                        .is_ok_and(|v| v.is_truthy());
+                    if !fresh {
+                        if let Some(b) = button {
+                            let _ = b.remove_attribute("disabled");
+                        }
+                        return;
                     }
+                    let person = match env.api.token().await {
+                        Some(t) => crate::draft::person_of(&t).await.unwrap_or_default(),
+                        None => String::new(),
+                    };
+                    let same = !person.is_empty() && handle.person.as_deref() == Some(person.as_str());
+                    dispatch.dispatch(Action::Resume { same });
                 });
             })
         };

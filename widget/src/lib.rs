@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod checked;
 pub mod draft;
 pub mod i18n;
 pub mod imaging;

@@ -14,8 +14,8 @@ use intake_rules::submission::{Part, Requirement, requirements};
 use serde::Serialize;
 use yew::Reducible;
 
+use crate::checked::{ImageOutput, ImageResult, pair_problems};
 use crate::i18n::Lang;
-use crate::imaging::{ImageOutput, ImageResult, pair_problems};
 use crate::model::{Archive, Me, SubmissionView, WidgetConfig};
 
 /// The steps of the flow, in order.
@@ -671,6 +671,14 @@ pub enum Action {
     DraftSaved(DraftStatus),
     /// The API refused the token (401).
     AuthRequired,
+    /// The host signed the person in again without leaving the page (its `signIn` resolved)
+    /// after [`Action::AuthRequired`]; `same` says whether the new token is the same person's.
+    /// The same person continues where they are with everything in memory; anyone else (or a
+    /// session that never loaded) starts afresh: a new session, and their own draft if any.
+    Resume {
+        /// The new token's person is `self.person`.
+        same: bool,
+    },
     /// The browser's history moved to a step (back or forward button).
     Navigate(Step),
 }
@@ -1167,6 +1175,17 @@ impl State {
                     "Your sign-in has expired: sign in again; your work is saved",
                 );
             }
+            Action::Resume { same } => {
+                if !self.auth_required {
+                    return;
+                }
+                if same && self.session().is_some() {
+                    self.auth_required = false;
+                    self.say("已重新登录，可以继续", "Signed in again: carry on");
+                } else {
+                    *self = State::new(self.lang);
+                }
+            }
             Action::Navigate(step) => {
                 if self.step == Step::Receipt || self.session().is_none() {
                     return;
@@ -1283,7 +1302,7 @@ pub fn review_rows(raw: &RawBundle) -> Vec<ReviewRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::imaging::ImageOutput;
+    use crate::checked::ImageOutput;
     use crate::model::{Features, Help};
     use intake_rules::catalog::Code;
     use intake_rules::form::Identity;
@@ -1849,5 +1868,28 @@ mod tests {
         assert!(s.auth_required);
         assert!(s.revision > before, "the draft is saved when the sign-in is refused");
         assert_eq!(s.step, Step::Review, "the person stays where they are");
+    }
+
+    #[test]
+    fn signing_in_again_in_place_continues_for_the_same_person_and_starts_afresh_for_anyone_else() {
+        let mut s = with_person(submittable());
+        s.apply(Action::Resume { same: true });
+        assert_eq!(s.step, Step::Review, "nothing to resume without a 401");
+        s.apply(Action::AuthRequired);
+        let parts = s.parts.clone();
+        s.apply(Action::Resume { same: true });
+        assert!(!s.auth_required, "the prompt goes");
+        assert_eq!(s.step, Step::Review, "the same step");
+        assert_eq!(s.parts, parts, "every file is still there");
+        assert!(s.can_submit(), "and it can be submitted: {:?}", s.blockers());
+
+        let mut s = with_person(submittable());
+        s.apply(Action::AuthRequired);
+        s.apply(Action::Resume { same: false });
+        assert!(!s.auth_required);
+        assert!(matches!(s.load, Load::Loading), "another person's session is loaded afresh");
+        assert!(s.parts.is_empty() && s.person.is_none() && s.key.is_none(), "none of the first person's work");
+        assert_eq!(s.raw, RawBundle::default());
+        assert!(!s.draft_ready, "no draft is saved until the new person's is looked for");
     }
 }

@@ -26,7 +26,7 @@
 //! completely received (the case a client cannot tell apart from "delivered, answer lost").
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{Cursor, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
@@ -569,10 +569,8 @@ fn parse_identity(text: &str) -> Result<Value, Refusal> {
 }
 
 fn summarize(name: &str, content_type: String, data: &[u8]) -> PartSummary {
-    let dimensions = image::ImageReader::new(Cursor::new(data))
-        .with_guessed_format()
-        .ok()
-        .and_then(|reader| reader.into_dimensions().ok());
+    // The header only, through the rules' bounded decoder like every other picture.
+    let dimensions = intake_rules::decode::probe(data).ok().map(|(_, w, h)| (w, h));
     PartSummary {
         name: name.to_owned(),
         content_type,
@@ -706,6 +704,8 @@ fn append_journal(path: &Path, delivery: &Delivery) {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     use std::time::Instant;

@@ -230,3 +230,28 @@ pub async fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool 
     }
     f()
 }
+
+/// `binary serve --config config`, the real process, quiet, killed when dropped.
+pub fn spawn_serve(binary: &Path, config: &Path) -> tokio::process::Child {
+    tokio::process::Command::new(binary)
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env("INTAKE_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("intake serve starts")
+}
+
+/// Polls `{base}/readyz` every 50 ms (20 s at most) until it answers 200.
+pub async fn wait_ready(http: &reqwest::Client, base: &str) {
+    for _ in 0..400 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{base} did not become ready");
+}

@@ -42,6 +42,10 @@ fn read(rel: &str) -> Vec<u8> {
     std::fs::read(fixtures().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the `image` crate's own decoder as an independent oracle of the rules' output"
+)]
 fn rgb(bytes: &[u8]) -> RgbImage {
     image::load_from_memory(bytes).expect("fixture decodes").into_rgb8()
 }

@@ -20,13 +20,14 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use intake_rules::Code;
-use intake_rules::document::{self, DocumentKind, ProcessedDocument};
 use intake_rules::report::{Problem, Report};
 use intake_rules::submission::Part;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+pub use crate::checked::{ImageOutput, ImageResult, pair_problems};
 
 pub mod pipeline;
 pub mod worker;
@@ -45,26 +46,6 @@ pub const RECYCLE_AFTER: u32 = 32;
 /// A request the worker has not answered after this long fails with `file.processing_failed`.
 pub const TIMEOUT_MS: u32 = 60_000;
 
-/// What the pipeline made of one chosen file.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ImageResult {
-    /// The part the file was chosen for.
-    pub part: Part,
-    /// The file name as chosen.
-    pub file_name: String,
-    /// Problems of the file as chosen (what was fixed is visible here: fixable problems).
-    pub before: Report,
-    /// `intake_rules`' check of the upload-ready bytes with the server's decoder;
-    /// `passes()` means the server will accept this part.
-    pub verdict: Report,
-    /// Upload-ready bytes (JPEG re-encoded, metadata stripped; PDFs rewritten by the rules); None when not fixable.
-    pub output: Option<ImageOutput>,
-    /// Object URL for the "before" preview (None when the browser cannot show it, e.g. HEIC).
-    pub before_url: Option<String>,
-    /// Documents: perceptual hash and emblem score of the upload-ready picture, for pair checks.
-    pub fingerprint: Option<(u64, f32)>,
-}
-
 impl ImageResult {
     /// Revokes the object URLs of this result (call when the result is replaced or dropped from the page).
     pub fn revoke_urls(&self) {
@@ -72,46 +53,6 @@ impl ImageResult {
             let _ = web_sys::Url::revoke_object_url(url);
         }
     }
-}
-
-/// Upload-ready bytes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ImageOutput {
-    /// The bytes to upload.
-    pub bytes: Vec<u8>,
-    /// `image/jpeg` or `application/pdf`.
-    pub media_type: String,
-    /// File name for the upload (`photo.jpg`, or the PDF's own name).
-    pub file_name: String,
-    /// Width in pixels (0 for PDFs).
-    pub width: u32,
-    /// Height in pixels (0 for PDFs).
-    pub height: u32,
-    /// Object URL of `bytes`, for the "after" preview.
-    pub url: String,
-}
-
-/// Problems between two results (same picture for front and back, sides
-/// swapped), as the server's submission check finds them. Order does not
-/// matter; results that are not the two sides of one document give nothing.
-pub fn pair_problems(a: &ImageResult, b: &ImageResult) -> Vec<Problem> {
-    let doc = |r: &ImageResult| -> Option<ProcessedDocument> {
-        let kind = r.part.document_kind()?;
-        let (phash, emblem_score) = r.fingerprint?;
-        let (width, height) = r.output.as_ref().map_or((0, 0), |o| (o.width, o.height));
-        Some(ProcessedDocument { kind, jpeg: Vec::new(), width, height, phash, emblem_score })
-    };
-    let (Some(a), Some(b)) = (doc(a), doc(b)) else { return Vec::new() };
-    let first_of_pair = |k: DocumentKind| matches!(k, DocumentKind::IdFront | DocumentKind::PassportInfo);
-    let second_of = |k: DocumentKind| match k {
-        DocumentKind::IdFront => DocumentKind::IdBack,
-        _ => DocumentKind::PassportValidity,
-    };
-    let (first, second) = if first_of_pair(a.kind) { (a, b) } else { (b, a) };
-    if !first_of_pair(first.kind) || second.kind != second_of(first.kind) {
-        return Vec::new();
-    }
-    document::check_pair(&first, &second)
 }
 
 /// The main thread's handle on the image worker. Cheap to clone (shared).
