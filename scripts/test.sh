@@ -78,5 +78,9 @@ INTAKE_E2E_ENGINES="${INTAKE_E2E_ENGINES:-firefox,webkit}" npm run -s e2e
 step "benchmarks compile (run them with cargo bench; numbers in BENCHMARKS.md)"
 cargo bench -p intake-rules -p intake --no-run --locked
 
+step "cargo-deny: licences, bans and sources (deny.toml); advisories need the RustSec database, which cannot be fetched here"
+cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0.20.2' || cargo install cargo-deny --version 0.20.2 --locked
+cargo deny --offline check licenses bans sources
+
 echo
 echo "all checks passed"
