@@ -522,6 +522,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods, reason = "the `image` crate's own decoder as an independent oracle")]
     fn embedded_jpegs_keep_their_colour_headers_fresh_and_nothing_else() {
         for (name, bytes) in [
             ("cmyk", &include_bytes!("../../tests/fixtures/hostile/images/cmyk.jpg")[..]),

@@ -13,10 +13,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The independent walker: Ok when `b` is one clean JPEG image.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the `image` crate's own decoder as an independent oracle of the rules' output"
-)]
 pub fn clean_jpeg(b: &[u8]) -> Result<(), String> {
     walk(b, false)
 }
@@ -28,6 +24,10 @@ pub fn clean_embedded_jpeg(b: &[u8]) -> Result<(), String> {
     walk(b, true)
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the `image` crate's own decoder as an independent oracle of the rules' output"
+)]
 fn walk(b: &[u8], embedded: bool) -> Result<(), String> {
     let mut adobe = 0;
     if b.get(..2) != Some(&[0xFF, 0xD8][..]) {
