@@ -72,7 +72,7 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 [ -x "$CHROMEDRIVER" ] || { echo "chromedriver not found at $CHROMEDRIVER (apt-get install chromium-driver)" >&2; exit 1; }
 WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" cargo test --target wasm32-unknown-unknown -p intake-widget --locked
 
-step "browser end-to-end tests (intake serve, platform sandbox, oidc-provider): every scenario in Chromium; in Firefox and WebKit the whole submission, the refused photo and the image corpus (engines.test.mjs, corpus.test.mjs); screenshots in tests/e2e/artifacts/"
+step "browser end-to-end tests (intake serve, platform sandbox, oidc-provider): every scenario in Chromium; in Firefox and WebKit the whole submission, the refused photo, the draft (reload, back/forward, gone after submit) and the image corpus (engines.test.mjs, corpus.test.mjs); screenshots in tests/e2e/artifacts/"
 INTAKE_E2E_ENGINES="${INTAKE_E2E_ENGINES:-firefox,webkit}" npm run -s e2e
 
 step "benchmarks compile (run them with cargo bench; numbers in BENCHMARKS.md)"
