@@ -421,10 +421,18 @@ pub fn rebuild_audited(bytes: &[u8], a: &Audit) -> Option<Vec<u8>> {
     if a.verdict != Verdict::Clean || a.kept.is_empty() {
         return None;
     }
+    assemble(bytes, a, &[&JFIF_APP0])
+}
+
+/// SOI, the `headers` written by the rules, the audited decoding segments of `bytes`, EOI.
+fn assemble(bytes: &[u8], a: &Audit, headers: &[&[u8]]) -> Option<Vec<u8>> {
     let body: usize = a.kept.iter().map(|(s, e)| e - s).sum();
-    let mut out = Vec::with_capacity(2 + JFIF_APP0.len() + body + 2);
+    let head: usize = headers.iter().map(|h| h.len()).sum();
+    let mut out = Vec::with_capacity(2 + head + body + 2);
     out.extend_from_slice(&[0xFF, 0xD8]);
-    out.extend_from_slice(&JFIF_APP0);
+    for h in headers {
+        out.extend_from_slice(h);
+    }
     for &(s, e) in &a.kept {
         out.extend_from_slice(bytes.get(s..e)?);
     }
@@ -443,21 +451,17 @@ pub fn rebuild_embedded(bytes: &[u8]) -> Option<Vec<u8>> {
     if !matches!(a.verdict, Verdict::Clean | Verdict::Reencode(_)) || a.kept.is_empty() {
         return None;
     }
-    let body: usize = a.kept.iter().map(|(s, e)| e - s).sum();
-    let mut out = Vec::with_capacity(2 + JFIF_APP0.len() + 16 + body + 2);
-    out.extend_from_slice(&[0xFF, 0xD8]);
+    // "Adobe", version 100, no flags, the transform.
+    let adobe =
+        a.adobe_transform.map(|t| [0xFF, 0xEE, 0x00, 0x0E, b'A', b'd', b'o', b'b', b'e', 0x00, 0x64, 0, 0, 0, 0, t]);
+    let mut headers: Vec<&[u8]> = Vec::with_capacity(2);
     if a.jfif {
-        out.extend_from_slice(&JFIF_APP0);
+        headers.push(&JFIF_APP0);
     }
-    if let Some(t) = a.adobe_transform {
-        // "Adobe", version 100, no flags, the transform.
-        out.extend_from_slice(&[0xFF, 0xEE, 0x00, 0x0E, b'A', b'd', b'o', b'b', b'e', 0x00, 0x64, 0, 0, 0, 0, t]);
+    if let Some(adobe) = &adobe {
+        headers.push(adobe);
     }
-    for &(s, e) in &a.kept {
-        out.extend_from_slice(bytes.get(s..e)?);
-    }
-    out.extend_from_slice(&[0xFF, 0xD9]);
-    Some(out)
+    assemble(bytes, &a, &headers)
 }
 
 #[cfg(test)]
