@@ -206,3 +206,49 @@ export async function submit(page, shots = null) {
   await sleep(0);
   return receipt;
 }
+
+/**
+ * Presses the widget's "sign in again" (or `button`) and comes back signed in as `person`: the
+ * issuer's login form when it asks, its consent when it asks, or straight back when its session is
+ * alive (draft-helpers.mjs's `signInAgain`, without Playwright's locators).
+ */
+export async function signInAgain(page, stack, person, button = '[data-action="signin"]') {
+  await page.click(button);
+  let typed = false;
+  await until('back on the page, signed in', async () => {
+    const url = await page.url();
+    if (url.startsWith(stack.issuer)) {
+      const form = await page.evaluate(() => ({
+        login: !!document.querySelector('input[name="login"]'),
+        submit: !!document.querySelector('button[type="submit"]'),
+      }));
+      if (form.login && !typed) {
+        await page.type('input[name="login"]', person);
+        await page.type('input[name="password"]', 'any-password');
+        typed = true;
+        await page.click('button[type="submit"]');
+      } else if (!form.login && form.submit) {
+        await page.click('button[type="submit"]');
+      }
+      return false;
+    }
+    return url.startsWith(stack.base) && !url.includes('code=')
+      && page.evaluate(() => { const s = document.querySelector('#session'); return !!s && s.getClientRects().length > 0; });
+  }, { timeoutMs: 60_000, everyMs: 500 });
+}
+
+/** Whether `selector` (through open shadow roots) lies wholly inside the viewport: its rect and the viewport. */
+export function inViewport(page, selector) {
+  return page.evaluate((sel) => {
+    const walk = (root) => root.querySelector(sel) || [...root.querySelectorAll('*')].map((e) => e.shadowRoot && walk(e.shadowRoot)).find(Boolean);
+    const el = walk(document);
+    if (!el) return { found: false };
+    const r = el.getBoundingClientRect();
+    return {
+      found: true,
+      inside: r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1,
+      rect: [Math.round(r.left), Math.round(r.top), Math.round(r.width), Math.round(r.height)],
+      viewport: [innerWidth, innerHeight],
+    };
+  }, selector);
+}

@@ -14,6 +14,9 @@
 //   await page.screenshot(file);               // PNG of the viewport
 //   await page.reload(); await page.back(); await page.forward();   // the browser's own buttons
 //   await page.url(); await page.close(); await engine.close();
+//   const tab = await page.newTab();           // another tab of the same browser profile (shared cookies
+//                                              // and IndexedDB, its own sessionStorage): a reopened tab
+//   await page.clearCookies();                 // every cookie of the profile (the issuer's session too)
 //
 // Selectors are plain CSS, matched in the document and every open shadow root (the widget renders in
 // one), so the same selector works whether or not the element is inside the widget.
@@ -108,32 +111,38 @@ async function chromiumEngine() {
     async newPage({ width = 1280, height = 900 } = {}) {
       const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
       context.setDefaultTimeout(30_000);
-      const p = await context.newPage();
-      const handle = async (sel) => {
-        const h = (await p.evaluateHandle(new Function('sel', `return (${DEEP_QUERY})(sel);`), sel)).asElement();
-        if (!h) throw new Error(`no element matches ${sel}`);
-        return h;
+      const wrap = async () => {
+        const p = await context.newPage();
+        const handle = async (sel) => {
+          const h = (await p.evaluateHandle(new Function('sel', `return (${DEEP_QUERY})(sel);`), sel)).asElement();
+          if (!h) throw new Error(`no element matches ${sel}`);
+          return h;
+        };
+        return decorate({
+          raw: p,
+          goto: (url) => p.goto(url),
+          reload: () => p.reload(),
+          back: () => p.goBack(),
+          forward: () => p.goForward(),
+          setViewport: (w, h) => p.setViewportSize({ width: w, height: h }),
+          click: async (sel) => (await handle(sel)).click(),
+          type: async (sel, text) => (await handle(sel)).fill(text),
+          upload: async (sel, file) => {
+            const h = await handle(sel);
+            await h.setInputFiles([]); // Chromium fires no change event for the same file twice
+            await h.setInputFiles(file);
+          },
+          // As an expression built here: the driver evaluates it past the page's CSP (no eval in the page).
+          evaluate: (fn, ...args) => p.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
+          screenshot: (file) => p.screenshot({ path: file }),
+          url: async () => p.url(),
+          newTab: wrap,
+          clearCookies: () => context.clearCookies(),
+          // The last tab closes the profile with it.
+          close: async () => { await p.close(); if (context.pages().length === 0) await context.close(); },
+        });
       };
-      return decorate({
-        raw: p,
-        goto: (url) => p.goto(url),
-        reload: () => p.reload(),
-        back: () => p.goBack(),
-        forward: () => p.goForward(),
-        setViewport: (w, h) => p.setViewportSize({ width: w, height: h }),
-        click: async (sel) => (await handle(sel)).click(),
-        type: async (sel, text) => (await handle(sel)).fill(text),
-        upload: async (sel, file) => {
-          const h = await handle(sel);
-          await h.setInputFiles([]); // Chromium fires no change event for the same file twice
-          await h.setInputFiles(file);
-        },
-        // As an expression built here: the driver evaluates it past the page's CSP (no eval in the page).
-        evaluate: (fn, ...args) => p.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
-        screenshot: (file) => p.screenshot({ path: file }),
-        url: async () => p.url(),
-        close: () => context.close(),
-      });
+      return wrap();
     },
     close: () => browser.close(),
   };
@@ -154,38 +163,46 @@ async function firefoxEngine() {
     name: 'firefox',
     async newPage({ width = 1280, height = 900 } = {}) {
       const context = await browser.createBrowserContext();
-      const p = await context.newPage();
-      p.setDefaultTimeout(30_000);
-      await p.setViewport({ width, height });
-      const handle = async (sel) => {
-        const h = (await p.evaluateHandle(new Function('sel', `return (${DEEP_QUERY})(sel);`), sel)).asElement();
-        if (!h) throw new Error(`no element matches ${sel}`);
-        return h;
+      const wrap = async () => {
+        const p = await context.newPage();
+        p.setDefaultTimeout(30_000);
+        await p.setViewport({ width, height });
+        const handle = async (sel) => {
+          const h = (await p.evaluateHandle(new Function('sel', `return (${DEEP_QUERY})(sel);`), sel)).asElement();
+          if (!h) throw new Error(`no element matches ${sel}`);
+          return h;
+        };
+        return decorate({
+          raw: p,
+          goto: (url) => p.goto(url, { waitUntil: 'load' }),
+          reload: () => p.reload({ waitUntil: 'load' }),
+          back: () => p.goBack(),
+          forward: () => p.goForward(),
+          setViewport: (w, h) => p.setViewport({ width: w, height: h }),
+          click: async (sel) => {
+            const h = await handle(sel);
+            await h.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+            await h.click();
+          },
+          type: async (sel, text) => {
+            const h = await handle(sel);
+            await h.evaluate((el) => { el.scrollIntoView({ block: 'center' }); el.focus(); el.select?.(); });
+            await p.keyboard.press('Backspace');
+            await h.type(text);
+          },
+          upload: async (sel, file) => (await handle(sel)).uploadFile(file),
+          evaluate: (fn, ...args) => p.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
+          screenshot: (file) => p.screenshot({ path: file }),
+          url: async () => p.url(),
+          newTab: wrap,
+          clearCookies: async () => {
+            const all = await context.cookies();
+            if (all.length) await context.deleteCookie(...all);
+          },
+          close: async () => { await p.close(); if ((await context.pages()).length === 0) await context.close(); },
+        });
       };
-      return decorate({
-        raw: p,
-        goto: (url) => p.goto(url, { waitUntil: 'load' }),
-        reload: () => p.reload({ waitUntil: 'load' }),
-        back: () => p.goBack(),
-        forward: () => p.goForward(),
-        setViewport: (w, h) => p.setViewport({ width: w, height: h }),
-        click: async (sel) => {
-          const h = await handle(sel);
-          await h.evaluate((el) => el.scrollIntoView({ block: 'center' }));
-          await h.click();
-        },
-        type: async (sel, text) => {
-          const h = await handle(sel);
-          await h.evaluate((el) => { el.scrollIntoView({ block: 'center' }); el.focus(); el.select?.(); });
-          await p.keyboard.press('Backspace');
-          await h.type(text);
-        },
-        upload: async (sel, file) => (await handle(sel)).uploadFile(file),
-        evaluate: (fn, ...args) => p.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
-        screenshot: (file) => p.screenshot({ path: file }),
-        url: async () => p.url(),
-        close: () => context.close(),
-      });
+      return wrap();
     },
     close: () => browser.close(),
   };
@@ -257,63 +274,87 @@ async function webkitEngine() {
   };
   return {
     name: 'webkit',
-    // One MiniBrowser session per page: each has its own profile, as a new browser context does.
+    // One MiniBrowser session per profile, as a new browser context is; its tabs are WebDriver windows
+    // of that session, each page switching to its own window before it speaks.
     async newPage({ width = 1280, height = 900 } = {}) {
       const id = await newSession();
       const sp = (p) => `/session/${id}${p}`;
       await call('POST', sp('/timeouts'), { script: 600_000, pageLoad: 60_000, implicit: 0 });
-      const setViewport = async (w, h) => {
-        // The window includes MiniBrowser's chrome: size it, then correct by what the page measures.
-        await call('POST', sp('/window/rect'), { width: w, height: h + 100 });
-        for (let i = 0; i < 3; i += 1) {
-          const inner = await call('POST', sp('/execute/sync'), { script: 'return [innerWidth, innerHeight]', args: [] });
-          const rect = await call('GET', sp('/window/rect'));
-          if (inner[0] === w && inner[1] === h) break;
-          await call('POST', sp('/window/rect'), { width: rect.width + (w - inner[0]), height: rect.height + (h - inner[1]) });
-        }
+      const windows = { current: await call('GET', sp('/window')), open: 0 };
+      const makePage = async (handle) => {
+        windows.open += 1;
+        const use = async () => {
+          if (windows.current === handle) return;
+          await call('POST', sp('/window'), { handle });
+          windows.current = handle;
+        };
+        const wd = async (method, p, body, timeoutMs) => { await use(); return call(method, sp(p), body, timeoutMs); };
+        const setViewport = async (w, h) => {
+          // The window includes MiniBrowser's chrome: size it, then correct by what the page measures.
+          await wd('POST', '/window/rect', { width: w, height: h + 100 });
+          for (let i = 0; i < 3; i += 1) {
+            const inner = await wd('POST', '/execute/sync', { script: 'return [innerWidth, innerHeight]', args: [] });
+            const rect = await wd('GET', '/window/rect');
+            if (inner[0] === w && inner[1] === h) break;
+            await wd('POST', '/window/rect', { width: rect.width + (w - inner[0]), height: rect.height + (h - inner[1]) });
+          }
+        };
+        const element = async (sel) => {
+          const el = await wd('POST', '/execute/sync', { script: `return (${DEEP_QUERY})(arguments[0]);`, args: [sel] });
+          if (!el || !el[ELEMENT]) throw new Error(`no element matches ${sel} (${JSON.stringify(el)})`);
+          return el[ELEMENT];
+        };
+        const evaluate = async (fn, ...args) => {
+          const script = `const done = arguments[arguments.length - 1];
+            Promise.resolve().then(() => (${fn.toString()}).apply(null, ${JSON.stringify(args)}))
+              .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ error: String(e && e.stack || e) }));`;
+          const r = await wd('POST', '/execute/async', { script, args: [] }, 660_000);
+          if (r && 'error' in r) throw new Error(r.error);
+          return r?.ok;
+        };
+        await setViewport(width, height);
+        return decorate({
+          goto: (url) => wd('POST', '/url', { url }),
+          reload: () => wd('POST', '/refresh', {}),
+          back: () => wd('POST', '/back', {}),
+          forward: () => wd('POST', '/forward', {}),
+          setViewport,
+          click: async (sel) => {
+            const el = await element(sel);
+            await evaluate(new Function('sel', `(${DEEP_QUERY})(sel).scrollIntoView({ block: 'center' });`), sel);
+            await wd('POST', `/element/${el}/click`, {});
+          },
+          type: async (sel, text) => {
+            const el = await element(sel);
+            await wd('POST', `/element/${el}/clear`, {});
+            await wd('POST', `/element/${el}/value`, { text });
+          },
+          upload: async (sel, file) => {
+            const el = await element(sel);
+            await wd('POST', `/element/${el}/value`, { text: file });
+          },
+          evaluate,
+          screenshot: async (file) => fs.writeFileSync(file, Buffer.from(await wd('GET', '/screenshot'), 'base64')),
+          url: () => wd('GET', '/url'),
+          newTab: async () => {
+            const w = await wd('POST', '/window/new', { type: 'tab' });
+            return makePage(w.handle);
+          },
+          // WebDriver deletes the cookies of the current document's host: the issuer shares it (127.0.0.1).
+          clearCookies: () => wd('DELETE', '/cookie'),
+          close: async () => {
+            windows.open -= 1;
+            if (windows.open > 0) {
+              await wd('DELETE', '/window');
+              windows.current = null;
+              return;
+            }
+            sessions.delete(id);
+            await call('DELETE', `/session/${id}`).catch(() => {});
+          },
+        });
       };
-      const element = async (sel) => {
-        const el = await call('POST', sp('/execute/sync'), { script: `return (${DEEP_QUERY})(arguments[0]);`, args: [sel] });
-        if (!el || !el[ELEMENT]) throw new Error(`no element matches ${sel} (${JSON.stringify(el)})`);
-        return el[ELEMENT];
-      };
-      const evaluate = async (fn, ...args) => {
-        const script = `const done = arguments[arguments.length - 1];
-          Promise.resolve().then(() => (${fn.toString()}).apply(null, ${JSON.stringify(args)}))
-            .then((v) => done({ ok: v === undefined ? null : v }), (e) => done({ error: String(e && e.stack || e) }));`;
-        const r = await call('POST', sp('/execute/async'), { script, args: [] }, 660_000);
-        if (r && 'error' in r) throw new Error(r.error);
-        return r?.ok;
-      };
-      await setViewport(width, height);
-      return decorate({
-        goto: (url) => call('POST', sp('/url'), { url }),
-        reload: () => call('POST', sp('/refresh'), {}),
-        back: () => call('POST', sp('/back'), {}),
-        forward: () => call('POST', sp('/forward'), {}),
-        setViewport,
-        click: async (sel) => {
-          const el = await element(sel);
-          await evaluate(new Function('sel', `(${DEEP_QUERY})(sel).scrollIntoView({ block: 'center' });`), sel);
-          await call('POST', sp(`/element/${el}/click`), {});
-        },
-        type: async (sel, text) => {
-          const el = await element(sel);
-          await call('POST', sp(`/element/${el}/clear`), {});
-          await call('POST', sp(`/element/${el}/value`), { text });
-        },
-        upload: async (sel, file) => {
-          const el = await element(sel);
-          await call('POST', sp(`/element/${el}/value`), { text: file });
-        },
-        evaluate,
-        screenshot: async (file) => fs.writeFileSync(file, Buffer.from(await call('GET', sp('/screenshot')), 'base64')),
-        url: () => call('GET', sp('/url')),
-        close: async () => {
-          sessions.delete(id);
-          await call('DELETE', `/session/${id}`).catch(() => {});
-        },
-      });
+      return makePage(windows.current);
     },
     async close() {
       for (const id of sessions) await call('DELETE', `/session/${id}`).catch(() => {});
