@@ -68,6 +68,12 @@ try {
       save: tasks.filter((x) => x.start >= t + 250).map((x) => Math.round(x.duration)),
     });
   }
+  // The observer itself: a deliberate 80 ms task must show up, or "no long task" means nothing.
+  const probeFrom = await page.evaluate(() => performance.now());
+  await page.evaluate(() => { setTimeout(() => { const end = performance.now() + 80; while (performance.now() < end) { /* busy */ } }, 0); });
+  await sleep(500);
+  const probe = await page.evaluate((from) => window.__longtasks.filter((x) => x.start >= from).map((x) => Math.round(x.duration)), probeFrom);
+  if (!probe.some((d) => d >= 80)) throw new Error(`the long-task observer did not see an 80 ms task (${JSON.stringify(probe)})`);
   const record = await page.evaluate(async () => {
     const req = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
     const db = await req(indexedDB.open('intake-drafts'));
@@ -88,6 +94,7 @@ try {
   console.log(JSON.stringify({
     draftBytes: record,
     saves: saves.length,
+    observerProbeMs: probe,
     saveLongTasksOver50ms: saves.flatMap((s) => s.save).length,
     saveLongestTaskMs: saveMax,
     renderLongTasks: saves.flatMap((s) => s.render),
