@@ -3,34 +3,21 @@
 
 use std::collections::BTreeSet;
 
+mod common;
+
+use common::people::{self, today, uscc};
 use intake_rules::Code;
-use intake_rules::form::numbers::{resident_id_check_char, uscc_check_char};
-use intake_rules::form::{
-    self, ArchiveFacts, CertificateType, Context, Date, FIELDS, Identity, Kind, RawBundle, When, fields,
-};
+use intake_rules::form::{self, ArchiveFacts, Context, FIELDS, Identity, Kind, RawBundle, When, fields};
 use serde_json::Value;
 
-fn id_number(first17: &str) -> String {
-    format!("{first17}{}", resident_id_check_char(first17).unwrap())
-}
-
 fn identity() -> Identity {
-    Identity {
-        name: "陈静".into(),
-        certificate_type: CertificateType::ResidentId,
-        certificate_number: id_number("35020319900307123"),
-        mobile: Some("13800138000".into()),
-    }
-}
-
-fn today() -> Date {
-    Date::new(2026, 11, 26).unwrap()
+    people::identity("陈静")
 }
 
 /// Every leaf of the bundle given, written independently of the table.
 fn full_json() -> Value {
     let id = identity();
-    let uscc = format!("91350200MA2Y8K123{}", uscc_check_char("91350200MA2Y8K123").unwrap());
+    let uscc = uscc();
     serde_json::json!({
         "identity": {
             "name": id.name,

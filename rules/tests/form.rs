@@ -1,30 +1,14 @@
 //! Data-driven tests of the form rules (rules.md §4): one valid bundle, one
 //! mutation per case, the exact set of `(field, code)` expected.
 
+mod common;
+
+use common::people::{self, id_number, today, uscc};
 use intake_rules::Code;
-use intake_rules::form::numbers::{resident_id_check_char, uscc_check_char};
-use intake_rules::form::{self, ArchiveFacts, CertificateType, Context, Date, Identity, RawBundle};
-
-fn id_number(first17: &str) -> String {
-    format!("{first17}{}", resident_id_check_char(first17).unwrap())
-}
-
-fn uscc() -> String {
-    let first17 = "91350200MA2Y8K123";
-    format!("{first17}{}", uscc_check_char(first17).unwrap())
-}
+use intake_rules::form::{self, ArchiveFacts, Context, Identity, RawBundle};
 
 fn identity() -> Identity {
-    Identity {
-        name: "王bing".into(),
-        certificate_type: CertificateType::ResidentId,
-        certificate_number: id_number("35020319900307123"),
-        mobile: Some("13800138000".into()),
-    }
-}
-
-fn today() -> Date {
-    Date::new(2026, 11, 26).unwrap()
+    people::identity("王bing")
 }
 
 fn valid() -> RawBundle {

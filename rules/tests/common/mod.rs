@@ -5,5 +5,6 @@ pub mod corpus;
 pub mod counting;
 pub mod hostile_images;
 pub mod pdfcheck;
+pub mod people;
 pub mod synth;
 pub mod walker;
