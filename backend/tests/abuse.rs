@@ -20,10 +20,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
 use warp::Filter;
 
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
 fn binary() -> PathBuf {
     std::env::var_os("INTAKE_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_intake")), PathBuf::from)
 }
@@ -66,20 +62,13 @@ impl Server {
         let idp = SandboxIdp::new(&issuer, "intake-web");
         tokio::spawn(warp::serve(warp::path("idp").and(idp.routes())).run(idp_addr));
         let addr = free_port();
-        let config = dir.join("intake.toml");
-        // Only keys every build knows (the baseline run uses an older binary).
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\naddr = \"{addr}\"\nwww_dir = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n\
-                 [identity]\nissuer = \"{issuer}\"\naudience = \"intake-web\"\n\
-                 [platform]\nbase_url = \"http://127.0.0.1:9\"\ntimeout_secs = 1\n[forwarding]\nenabled = false\n\
-                 [security]\nsubmissions_per_10_min = 1000\nrequests_per_minute = 100000\n",
-                dir.join("no-www").display(),
-                dir.join("intake.db").display()
-            ),
-        )
-        .unwrap();
+        let config = serve_config(
+            &dir,
+            addr,
+            &dir.join("no-www"),
+            &issuer,
+            "[security]\nsubmissions_per_10_min = 1000\nrequests_per_minute = 100000\n",
+        );
         let child = spawn_serve(&binary(), &config);
         wait_ready(&reqwest::Client::new(), &format!("http://{addr}")).await;
         Server { child, addr, idp, issuer, _dir: dir }

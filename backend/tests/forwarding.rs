@@ -5,17 +5,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::*;
 use intake::sandbox::platform::{Fault, PlatformSandbox};
 use tokio::sync::oneshot;
-
-fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_then_recovery_delivers_everything_exactly_once() {

@@ -21,10 +21,6 @@ use warp::Filter;
 const ROUNDS: usize = 5;
 const PER_ROUND: usize = 6;
 
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
 /// A fictitious accountant number `i`: a valid resident ID and a token for it.
 fn person(i: usize) -> (String, String, String) {
     let birth = format!("1990{:02}{:02}", 1 + i % 12, 1 + i % 28);

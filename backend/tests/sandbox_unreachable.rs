@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{spawn_serve, temp_dir, wait_ready};
+use common::{free_port, serve_config, spawn_serve, temp_dir, wait_ready};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -24,10 +23,6 @@ const IDP_PATHS: [&str; 4] = [
 ];
 /// The platform sandbox's own routes (it listens on a port of its own, never on the server's).
 const PLATFORM_PATHS: [&str; 3] = ["/_sandbox/received", "/_sandbox/stats", "/sandbox/platform/received"];
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
 
 fn www() -> String {
     format!("{}/../www", env!("CARGO_MANIFEST_DIR"))
@@ -76,18 +71,7 @@ async fn intake_serve_answers_404_on_every_sandbox_path_that_intake_demo_serves(
     // `intake serve`, configured with the pages, an issuer and a platform elsewhere: none of it.
     let dir = temp_dir("sandbox-unreachable-serve");
     let addr = free_port();
-    let config = dir.join("intake.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\naddr = \"{addr}\"\nwww_dir = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n\
-             [identity]\nissuer = \"http://127.0.0.1:9/idp\"\naudience = \"intake-web\"\n\
-             [platform]\nbase_url = \"http://127.0.0.1:9\"\ntimeout_secs = 1\n[forwarding]\nenabled = false\n",
-            www(),
-            dir.join("intake.db").display()
-        ),
-    )
-    .unwrap();
+    let config = serve_config(&dir, addr, Path::new(&www()), "http://127.0.0.1:9/idp", "");
     let _serve = spawn_serve(Path::new(env!("CARGO_BIN_EXE_intake")), &config);
     let base = format!("http://{addr}");
     wait_ready(&http, &base).await;

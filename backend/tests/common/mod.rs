@@ -255,3 +255,27 @@ pub async fn wait_ready(http: &reqwest::Client, base: &str) {
     }
     panic!("{base} did not become ready");
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// Writes `dir/intake.toml` for `intake serve` on `addr`: pages from `www`, SQLite in `dir`, the
+/// identity `issuer`, a platform nobody listens on, forwarding off, then `extra` (whole sections).
+/// Only keys every build knows (the abuse test's baseline runs an older binary).
+pub fn serve_config(dir: &Path, addr: SocketAddr, www: &Path, issuer: &str, extra: &str) -> PathBuf {
+    let config = dir.join("intake.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\naddr = \"{addr}\"\nwww_dir = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n\
+             [identity]\nissuer = \"{issuer}\"\naudience = \"intake-web\"\n\
+             [platform]\nbase_url = \"http://127.0.0.1:9\"\ntimeout_secs = 1\n[forwarding]\nenabled = false\n{extra}",
+            www.display(),
+            dir.join("intake.db").display()
+        ),
+    )
+    .unwrap();
+    config
+}
