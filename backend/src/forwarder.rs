@@ -107,11 +107,14 @@ impl Forwarder {
 
     /// One delivery attempt and its bookkeeping.
     pub async fn deliver(&self, c: Claimed) {
+        let started = std::time::Instant::now();
         let outcome = self.platform.forward(&c).await;
+        let took = started.elapsed();
         let now = now_ms();
         let result = match &outcome {
             ForwardOutcome::Delivered { accepted } => {
-                self.metrics.forwarded();
+                self.metrics.forward_attempt("delivered", took);
+                self.metrics.forwarded(Duration::from_millis(u64::try_from(now - c.received_at_ms).unwrap_or(0)));
                 tracing::info!(id = %c.id, attempts = c.attempts + 1, "forwarded to the platform");
                 let marked = self.store.mark_forwarded(&c.id, &c.lease_token, *accepted, now).await;
                 self.delivered.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -119,12 +122,14 @@ impl Forwarder {
                 marked
             }
             ForwardOutcome::Retry { error, retry_after } => {
+                self.metrics.forward_attempt("retry", took);
                 self.metrics.retry();
                 let delay = backoff(&self.config, c.attempts, *retry_after, rand::random::<f64>());
                 tracing::warn!(id = %c.id, attempts = c.attempts + 1, %error, delay_ms = delay.as_millis() as u64, "forwarding failed, will retry");
                 self.store.mark_retry(&c.id, &c.lease_token, now + delay.as_millis() as i64, error, now).await
             }
             ForwardOutcome::Permanent { reason } => {
+                self.metrics.forward_attempt("refused", took);
                 self.metrics.dead_letter();
                 tracing::warn!(id = %c.id, %reason, "the platform refused the submission: needs attention");
                 self.store.mark_attention(&c.id, &c.lease_token, reason, now).await

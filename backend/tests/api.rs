@@ -553,3 +553,91 @@ async fn the_receipt_number_is_short_checked_and_shown_beside_the_uuid() {
         assert_eq!(one["receipt_number"], number.as_str());
     }
 }
+
+/// `GET /metrics` as lines.
+async fn metrics_text(h: &Harness) -> String {
+    let resp = warp::test::request().path("/metrics").reply(&h.app).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    String::from_utf8_lossy(resp.body()).into_owned()
+}
+
+/// The value of the sample line starting with `series ` (0 when absent).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn every_refusal_is_counted_once_by_its_codes_and_requests_are_timed_by_route() {
+    let h = Harness::new("metrics-refusals", |c| c.forwarding.enabled = false).await;
+    let token = h.token("xiamen-holder");
+    let parts = valid_parts("xiamen-holder");
+    // Each request is refused with the codes beside it; the counters must rise by exactly that.
+    let mut expected: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+    let mut answered = |body: &serde_json::Value| {
+        for c in codes(body) {
+            *expected.entry(c).or_default() += 1.0;
+        }
+    };
+    let (s, b) = h.get("/api/v1/me", None).await;
+    assert_eq!(s, 401);
+    answered(&b);
+    let (s, b) = h.get("/api/v1/me", Some("not.a.jwt")).await;
+    assert_eq!(s, 401);
+    answered(&b);
+    let (s, b) = h.get("/nope", None).await;
+    assert_eq!(s, 404);
+    answered(&b);
+    let (s, b) = h.submit("/api/v1/submissions", Some(&token), None, &parts).await;
+    assert_eq!(s, 400);
+    answered(&b);
+    let (s, b) = h.submit("/api/v1/submissions", Some(&token), Some("key-metrics-1"), &parts[1..]).await;
+    assert_eq!(s, 400);
+    answered(&b);
+    // A re-check that refuses: the photo replaced by a grey square (every error code counted).
+    let mut bad = parts.clone();
+    let grey = image::RgbImage::from_pixel(300, 420, image::Rgb([128, 128, 128]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&grey).unwrap();
+    bad[1].bytes = jpeg;
+    let (s, b) = h.submit("/api/v1/submissions", Some(&token), Some("key-metrics-2"), &bad).await;
+    assert_eq!(s, 422, "{b}");
+    let errors: Vec<String> = b["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["severity"] == "error")
+        .map(|e| e["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!errors.is_empty(), "{b}");
+    for c in errors {
+        *expected.entry(c).or_default() += 1.0;
+    }
+    let (s, _) = h.submit("/api/v1/submissions", Some(&token), Some("key-metrics-3"), &parts).await;
+    assert_eq!(s, 201);
+
+    let text = metrics_text(&h).await;
+    for (code, n) in &expected {
+        assert_eq!(sample(&text, &format!("intake_refused_total{{code=\"{code}\"}}")), *n, "{code} in\n{text}");
+    }
+    let counted: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("intake_refused_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(counted, expected.values().sum::<f64>(), "nothing else was counted as refused:\n{text}");
+    assert_eq!(sample(&text, "intake_submissions_accepted_total"), 1.0);
+    assert_eq!(sample(&text, "intake_recheck_duration_seconds_count{outcome=\"refused\"}"), 1.0, "{text}");
+    assert_eq!(sample(&text, "intake_recheck_duration_seconds_count{outcome=\"accepted\"}"), 1.0, "{text}");
+    for series in [
+        "intake_http_request_duration_seconds_count{route=\"me\",method=\"GET\",status=\"401\"}",
+        "intake_http_request_duration_seconds_count{route=\"submissions\",method=\"POST\",status=\"201\"}",
+        "intake_http_request_duration_seconds_count{route=\"submissions\",method=\"POST\",status=\"422\"}",
+    ] {
+        assert!(sample(&text, series) >= 1.0, "{series} in\n{text}");
+    }
+    assert_eq!(
+        sample(&text, "intake_http_request_duration_seconds_count{route=\"me\",method=\"GET\",status=\"401\"}"),
+        2.0
+    );
+}

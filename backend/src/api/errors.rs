@@ -4,6 +4,7 @@
 //! warp's own rejections, into that envelope in one place.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use intake_rules::wire::ErrorEnvelope;
 use intake_rules::{Code, Problem, Report};
@@ -11,8 +12,10 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Rejection, reject};
 
+use crate::metrics::Metrics;
+
 /// An API failure: a status and every problem behind it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
@@ -79,10 +82,18 @@ pub fn rate_limited(secs: u64) -> ApiError {
     }
 }
 
-/// Turns every rejection into the envelope.
-pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
-    let e = if let Some(e) = err.find::<ApiError>() {
-        return Ok(e.response());
+/// Turns every rejection into the envelope, and counts it in `metrics` by its problem codes
+/// (the errors of a report, every problem otherwise): the one place refusals are counted.
+pub async fn handle_rejection(err: Rejection, metrics: Arc<Metrics>) -> Result<Response, Infallible> {
+    let e = answer(&err);
+    metrics.refused(e.problems.iter().filter(|p| p.is_error()).map(|p| p.code.as_str()));
+    Ok(e.response())
+}
+
+fn answer(err: &Rejection) -> std::borrow::Cow<'_, ApiError> {
+    use std::borrow::Cow;
+    Cow::Owned(if let Some(e) = err.find::<ApiError>() {
+        return Cow::Borrowed(e);
     } else if err.is_not_found() {
         ApiError::new(StatusCode::NOT_FOUND, "request", Code::RequestNotFound, &[])
     } else if err.find::<reject::PayloadTooLarge>().is_some() {
@@ -107,6 +118,5 @@ pub async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
     } else {
         tracing::error!(rejection = ?err, "unhandled rejection");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "server", Code::ServerInternal, &[])
-    };
-    Ok(e.response())
+    })
 }

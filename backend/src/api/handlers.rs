@@ -35,11 +35,11 @@ pub async fn readyz(state: AppState) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text.
+/// `GET /metrics`: OpenMetrics text (Prometheus scrapes it).
 pub async fn metrics(state: AppState) -> Response {
     let queue = state.store.stats().await.ok();
     let text = state.metrics.render(queue, now_ms());
-    reply::with_header(text, "content-type", "text/plain; version=0.0.4").into_response()
+    reply::with_header(text, "content-type", crate::metrics::CONTENT_TYPE).into_response()
 }
 
 /// `GET /api/v1/config`: what the widget renders.

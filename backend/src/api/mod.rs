@@ -121,16 +121,13 @@ impl AppState {
 /// The bearer token's caller, or 401 (503 when the issuer's keys cannot be fetched).
 pub fn caller(state: &AppState) -> BoxedFilter<(Caller,)> {
     let verifier = state.verifier.clone();
-    let metrics = state.metrics.clone();
     warp::header::optional::<String>("authorization")
         .and_then(move |header: Option<String>| {
             let verifier = verifier.clone();
-            let metrics = metrics.clone();
             async move {
                 let token =
                     header.as_deref().and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
                 let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
-                    metrics.refused(["auth.required"]);
                     return Err(
                         ApiError::new(StatusCode::UNAUTHORIZED, "authorization", Code::AuthRequired, &[]).reject()
                     );
@@ -143,7 +140,6 @@ pub fn caller(state: &AppState) -> BoxedFilter<(Caller,)> {
                     }
                     Err(e) => {
                         tracing::info!(reason = ?e, "token refused");
-                        metrics.refused(["auth.invalid_token"]);
                         Err(ApiError::new(StatusCode::UNAUTHORIZED, "authorization", Code::AuthInvalidToken, &[])
                             .reject())
                     }
@@ -248,21 +244,16 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
 /// 429 for a client address over `security.requests_per_minute` under `/api`.
 fn address_limit(state: &AppState) -> BoxedFilter<()> {
     let limiter = state.address_limit.clone();
-    let metrics = state.metrics.clone();
     warp::path::full()
         .and(warp::ext::optional::<crate::app::ClientAddr>())
         .and_then(move |path: warp::path::FullPath, addr: Option<crate::app::ClientAddr>| {
             let limiter = limiter.clone();
-            let metrics = metrics.clone();
             async move {
                 if !path.as_str().starts_with("/api/") {
                     return Ok(());
                 }
                 let key = addr.map(|a| a.0.ip().to_string()).unwrap_or_default();
-                limiter.hit(&key).map_err(|secs| {
-                    metrics.refused(["request.rate_limited"]);
-                    errors::rate_limited(secs).reject()
-                })
+                limiter.hit(&key).map_err(|secs| errors::rate_limited(secs).reject())
             }
         })
         .untuple_one()
@@ -317,9 +308,11 @@ fn origin_of(url: &str) -> String {
 /// The API with the rejection handler, limits, CORS and security headers: what the server serves.
 pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
     let headers = security_headers(state);
+    let refusals = state.metrics.clone();
+    let timed = state.metrics.clone();
     let served = address_limit(state)
         .and(routes(state))
-        .recover(errors::handle_rejection)
+        .recover(move |err| errors::handle_rejection(err, refusals.clone()))
         .unify()
         .map(warp::reply::Reply::into_response);
     let origins = &state.config.security.cors_origins;
@@ -354,5 +347,10 @@ pub fn app(state: &AppState) -> BoxedFilter<(Response,)> {
             secure_response(&headers, &mut resp);
             resp
         })
+        .with(warp::log::custom(move |info| {
+            let route = crate::metrics::route_of(info.path());
+            timed.request(route, crate::metrics::method_of(info.method()), info.status().as_u16(), info.elapsed());
+        }))
+        .map(warp::reply::Reply::into_response)
         .boxed()
 }

@@ -340,8 +340,9 @@ mod paths {
 
     /// Prometheus metrics (bind the server to an internal address in production).
     #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-        responses((status = 200, description = "Prometheus text exposition format.", body = String,
-            content_type = "text/plain")))]
+        responses((status = 200, description = "Prometheus metrics in the OpenMetrics text format (counters, \
+            histograms of request, re-check and forwarding durations, queue gauges).", body = String,
+            content_type = "application/openmetrics-text")))]
     fn metrics() {}
 
     /// This document.

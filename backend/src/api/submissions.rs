@@ -69,17 +69,14 @@ impl std::fmt::Debug for UploadHead {
 /// boundary, a declared length within `max_body_bytes`.
 pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
     let limits = state.config.limits.clone();
-    let metrics = state.metrics.clone();
     warp::header::headers_cloned()
         .and(warp::ext::optional::<crate::app::ClientAddr>())
         .and(warp::body::stream().map(boxed_body))
         .and_then(move |headers: warp::http::HeaderMap, addr: Option<crate::app::ClientAddr>, body: BodyStream| {
             let limits = limits.clone();
-            let metrics = metrics.clone();
             async move {
                 let keys: Vec<_> = headers.get_all("idempotency-key").iter().collect();
                 if keys.len() > 1 {
-                    metrics.refused(["submission.idempotency_key_repeated"]);
                     return Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
                         "Idempotency-Key",
@@ -92,12 +89,10 @@ pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
                     None => None,
                     Some(Ok(k)) => Some(k.to_owned()),
                     Some(Err(_)) => {
-                        metrics.refused(["request.malformed"]);
                         return Err(ApiError::malformed("invalid header idempotency-key").reject());
                     }
                 };
                 let Some(key) = key.filter(|k| valid_idempotency_key(k)) else {
-                    metrics.refused(["submission.idempotency_key"]);
                     return Err(ApiError::new(
                         StatusCode::BAD_REQUEST,
                         "Idempotency-Key",
@@ -108,7 +103,6 @@ pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
                 };
                 let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
                 if !ct.to_ascii_lowercase().starts_with("multipart/form-data") {
-                    metrics.refused(["request.not_multipart"]);
                     return Err(ApiError::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "content-type",
@@ -118,7 +112,6 @@ pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
                     .reject());
                 }
                 let Some(boundary) = super::multipart::boundary(ct) else {
-                    metrics.refused(["request.malformed"]);
                     return Err(ApiError::malformed("invalid header content-type").reject());
                 };
                 let declared = headers
@@ -126,7 +119,6 @@ pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|l| l.trim().parse::<u64>().ok());
                 if declared.is_some_and(|l| l > limits.max_body_bytes) {
-                    metrics.refused(["request.too_large"]);
                     return Err(too_large("request", limits.max_body_bytes).reject());
                 }
                 Ok::<_, Rejection>(UploadHead { key, boundary, addr: addr.map(|a| a.0.ip()), body })
@@ -206,10 +198,8 @@ impl Share {
 /// and a minimum average rate enforced as it goes.
 pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) -> Result<Upload, Rejection> {
     let limits = &state.config.limits;
-    let metrics = &state.metrics;
     let UploadHead { key, boundary, addr, mut body } = head;
-    let busy = |metrics: &crate::metrics::Metrics| {
-        metrics.refused(["request.too_many_uploads"]);
+    let busy = || {
         let secs = RETRY_AFTER_BUSY_SECS;
         ApiError {
             retry_after: Some(secs),
@@ -223,9 +213,9 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
         .reject()
     };
     let mut slots = Vec::with_capacity(2);
-    slots.push(state.uploads_per_person.try_acquire(&caller.subject).ok_or_else(|| busy(metrics))?);
+    slots.push(state.uploads_per_person.try_acquire(&caller.subject).ok_or_else(busy)?);
     if let Some(ip) = addr {
-        slots.push(state.uploads_per_address.try_acquire(&ip.to_string()).ok_or_else(|| busy(metrics))?);
+        slots.push(state.uploads_per_address.try_acquire(&ip.to_string()).ok_or_else(busy)?);
     }
 
     let mut parser = super::multipart::Parser::new(
@@ -235,8 +225,7 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
             max_header_lines: limits.max_part_header_lines,
         },
     );
-    let header_too_large = |metrics: &crate::metrics::Metrics| {
-        metrics.refused(["request.part_header_too_large"]);
+    let header_too_large = || {
         let limit = intake_rules::photo::human_bytes(limits.max_part_header_bytes);
         ApiError::new(StatusCode::BAD_REQUEST, "request", Code::RequestPartHeaderTooLarge, &[("limit", &limit)])
             .reject()
@@ -245,7 +234,6 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
     let check_part = |part: &super::multipart::Part| -> Result<(), Rejection> {
         let limit = part_limit(&part.name);
         if part.bytes.len() as u64 > limit {
-            metrics.refused(["request.too_large"]);
             return Err(too_large(&part.name, limit).reject());
         }
         Ok(())
@@ -273,7 +261,6 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
         let next = match tokio::time::timeout(wait, body.next()).await {
             Ok(next) => next,
             Err(_) => {
-                metrics.refused(["request.upload_too_slow"]);
                 return Err(too_slow(limits).reject());
             }
         };
@@ -281,21 +268,14 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
         let chunk = chunk.map_err(|e| ApiError::malformed(&format!("body: {e}")).reject())?;
         received += chunk.len() as u64;
         if received > limits.max_body_bytes {
-            metrics.refused(["request.too_large"]);
             return Err(too_large("request", limits.max_body_bytes).reject());
         }
         let waited = tokio::time::Instant::now();
-        share.cover(&state.upload_budget, received, budget_wait).await.map_err(|e| {
-            metrics.refused([e.problems.first().map_or("server.unavailable", |p| p.code.as_str())]);
-            e.reject()
-        })?;
+        share.cover(&state.upload_budget, received, budget_wait).await.map_err(|e| e.reject())?;
         paused += waited.elapsed();
         parser.push(&chunk).map_err(|e| match e {
-            super::multipart::Error::HeaderTooLarge => header_too_large(metrics),
-            super::multipart::Error::Malformed(m) => {
-                metrics.refused(["request.malformed"]);
-                ApiError::malformed(&format!("multipart: {m}")).reject()
-            }
+            super::multipart::Error::HeaderTooLarge => header_too_large(),
+            super::multipart::Error::Malformed(m) => ApiError::malformed(&format!("multipart: {m}")).reject(),
         })?;
         for part in parser.take_done() {
             check_part(&part)?;
@@ -305,12 +285,10 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
             check_part(part)?;
         }
         if parts.len() + usize::from(parser.current().is_some()) > limits.max_parts {
-            metrics.refused(["request.malformed"]);
             return Err(ApiError::malformed(&format!("more than {} parts", limits.max_parts)).reject());
         }
     }
     parser.finish().map_err(|e| {
-        metrics.refused(["request.malformed"]);
         let detail = match e {
             super::multipart::Error::Malformed(m) => m,
             super::multipart::Error::HeaderTooLarge => "a part header is too large".into(),
@@ -369,7 +347,6 @@ pub async fn submit(caller: Caller, state: AppState, upload: Upload) -> Result<R
 /// `POST /api/v1/submissions/{id}/amendments` (FAQ 6): 403 while the module is closed.
 pub async fn amend(id: String, caller: Caller, state: AppState, upload: Upload) -> Result<Response, Rejection> {
     if !state.config.features.modification_open {
-        state.metrics.refused(["modification.not_open"]);
         return Err(ApiError::new(StatusCode::FORBIDDEN, "id", Code::ModificationNotOpen, &[]).reject());
     }
     match state.store.get(&caller.subject, &id).await {
@@ -381,7 +358,6 @@ pub async fn amend(id: String, caller: Caller, state: AppState, upload: Upload) 
 
 async fn process(caller: Caller, state: AppState, upload: Upload, kind: SubmissionKind) -> Result<Response, Rejection> {
     if let Err(secs) = state.submission_limit.hit(&caller.subject) {
-        state.metrics.refused(["request.rate_limited"]);
         return Err(super::errors::rate_limited(secs).reject());
     }
     // A retry of a stored submission: answered from the store, without re-checking.
@@ -391,7 +367,6 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
             return Ok(receipt(&record, StatusCode::OK));
         }
         Ok(Some(_)) => {
-            state.metrics.refused(["submission.idempotency_conflict"]);
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "Idempotency-Key",
@@ -410,7 +385,6 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
             .iter()
             .find(|r| r.kind == SubmissionKind::Submission && r.status != SubmissionStatus::NeedsAttention)
         {
-            state.metrics.refused(["submission.already_submitted"]);
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "submission",
@@ -421,7 +395,6 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
         }
     }
     let Some(bundle) = upload.parts.iter().find(|(n, _)| n == "bundle").map(|(_, b)| b.clone()) else {
-        state.metrics.refused(["request.malformed"]);
         return Err(ApiError::malformed("the bundle part is missing").reject());
     };
     if upload.parts.iter().filter(|(n, _)| n == "bundle").count() > 1 {
@@ -445,6 +418,7 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
     let identity = caller.identity.clone();
     let profile = state.config.profile();
     let files_in = upload.parts;
+    let started = std::time::Instant::now();
     let checked = tokio::task::spawn_blocking(move || {
         let ctx = Context { identity: &identity, today: today_in_xiamen(), archive };
         let refs: Vec<(&str, &[u8])> =
@@ -453,11 +427,14 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
     })
     .await;
     drop(permit);
+    let took = started.elapsed();
     let accepted = match checked {
-        Ok(Ok(a)) => a,
+        Ok(Ok(a)) => {
+            state.metrics.recheck("accepted", took);
+            a
+        }
         Ok(Err(report)) => {
-            let codes: Vec<&str> = report.problems().iter().filter(|p| p.is_error()).map(|p| p.code.as_str()).collect();
-            state.metrics.refused(codes);
+            state.metrics.recheck("refused", took);
             return Err(ApiError::report(StatusCode::UNPROCESSABLE_ENTITY, report).reject());
         }
         Err(e) => {
@@ -509,7 +486,6 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
             Ok(receipt(&record, StatusCode::OK))
         }
         Ok(InsertOutcome::Conflict) => {
-            state.metrics.refused(["submission.idempotency_conflict"]);
             Err(ApiError::new(StatusCode::CONFLICT, "Idempotency-Key", Code::SubmissionIdempotencyConflict, &[])
                 .reject())
         }
