@@ -641,3 +641,34 @@ async fn every_refusal_is_counted_once_by_its_codes_and_requests_are_timed_by_ro
         2.0
     );
 }
+
+#[tokio::test]
+async fn a_failing_store_is_503_server_unavailable_with_retry_after_on_every_route_that_reads_it() {
+    let h = Harness::new("store-fails", |c| c.forwarding.enabled = false).await;
+    let token = h.token("xiamen-holder");
+    let (s, _) = h.get("/api/v1/submissions", Some(&token)).await;
+    assert_eq!(s, 200, "the store answers before it breaks");
+    // Break the store under the server: its tables are gone.
+    let db = rusqlite::Connection::open(h.dir.join("intake.db")).unwrap();
+    db.execute_batch("DROP TABLE history; DROP TABLE files; DROP TABLE submissions;").unwrap();
+    drop(db);
+    let unavailable = |what: &str, status: u16, body: &serde_json::Value| {
+        assert_eq!((status, codes(body)), (503, vec!["server.unavailable".to_owned()]), "{what}: {body}");
+    };
+    let (s, b) = h.get("/api/v1/submissions", Some(&token)).await;
+    unavailable("list", s, &b);
+    let (s, b) = h.get("/api/v1/submissions/0192e1a2-0000-7000-8000-000000000000", Some(&token)).await;
+    unavailable("one", s, &b);
+    let (s, b) =
+        h.submit("/api/v1/submissions", Some(&token), Some("key-store-1"), &valid_parts("xiamen-holder")).await;
+    unavailable("submit", s, &b);
+    let resp = warp::test::request()
+        .method("GET")
+        .path("/api/v1/submissions")
+        .header("authorization", format!("Bearer {token}"))
+        .reply(&h.app)
+        .await;
+    assert_eq!(resp.headers()["retry-after"], "5", "the client is told when to retry");
+    let text = metrics_text(&h).await;
+    assert_eq!(sample(&text, "intake_refused_total{code=\"server.unavailable\"}"), 4.0, "{text}");
+}

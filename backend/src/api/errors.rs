@@ -74,6 +74,22 @@ impl ApiError {
     }
 }
 
+/// A storage failure is 503 `server.unavailable` (nothing acknowledged is lost: the client
+/// retries with the same key). Logged here, the one place a store error becomes an answer.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> ApiError {
+        tracing::error!(error = %e, "the store failed");
+        ApiError::unavailable()
+    }
+}
+
+/// `?` on a store call in a handler: the store's error as the API's rejection.
+impl From<crate::store::StoreError> for Rejection {
+    fn from(e: crate::store::StoreError) -> Rejection {
+        ApiError::from(e).reject()
+    }
+}
+
 /// 429 `request.rate_limited` with `Retry-After`.
 pub fn rate_limited(secs: u64) -> ApiError {
     ApiError {

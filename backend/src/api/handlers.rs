@@ -28,10 +28,7 @@ pub fn healthz() -> Response {
 pub async fn readyz(state: AppState) -> Response {
     match state.store.ping().await {
         Ok(()) => reply::json(&json!({ "status": "ready" })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "store not ready");
-            ApiError::unavailable().response()
-        }
+        Err(e) => ApiError::from(e).response(),
     }
 }
 
@@ -131,10 +128,7 @@ pub fn record_json(r: &SubmissionRecord) -> Value {
 
 /// `GET /api/v1/submissions`: the caller's own submissions, newest first.
 pub async fn list(caller: Caller, state: AppState) -> Result<Response, Rejection> {
-    let records = state.store.list(&caller.subject).await.map_err(|e| {
-        tracing::error!(error = %e, "listing submissions failed");
-        ApiError::unavailable().reject()
-    })?;
+    let records = state.store.list(&caller.subject).await?;
     Ok(reply::json(&json!({
         "submissions": records.iter().map(record_json).collect::<Vec<_>>(),
         "modification_open": state.config.features.modification_open,
@@ -144,13 +138,9 @@ pub async fn list(caller: Caller, state: AppState) -> Result<Response, Rejection
 
 /// `GET /api/v1/submissions/{id}`: one of the caller's own; anyone else's is 404.
 pub async fn one(id: String, caller: Caller, state: AppState) -> Result<Response, Rejection> {
-    match state.store.get(&caller.subject, &id).await {
-        Ok(Some(r)) => Ok(reply::json(&record_json(&r)).into_response()),
-        Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, "id", Code::SubmissionNotFound, &[]).reject()),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a submission failed");
-            Err(ApiError::unavailable().reject())
-        }
+    match state.store.get(&caller.subject, &id).await? {
+        Some(r) => Ok(reply::json(&record_json(&r)).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "id", Code::SubmissionNotFound, &[]).reject()),
     }
 }
 

@@ -334,11 +334,6 @@ pub fn receipt_number(id: &str) -> String {
     intake_rules::receipt::ReceiptNumber::for_id(id).map(|n| n.to_string()).unwrap_or_default()
 }
 
-fn store_failure(e: &crate::store::StoreError) -> Rejection {
-    tracing::error!(error = %e, "the store failed");
-    ApiError::unavailable().reject()
-}
-
 /// `POST /api/v1/submissions`.
 pub async fn submit(caller: Caller, state: AppState, upload: Upload) -> Result<Response, Rejection> {
     process(caller, state, upload, SubmissionKind::Submission).await
@@ -349,10 +344,9 @@ pub async fn amend(id: String, caller: Caller, state: AppState, upload: Upload) 
     if !state.config.features.modification_open {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "id", Code::ModificationNotOpen, &[]).reject());
     }
-    match state.store.get(&caller.subject, &id).await {
-        Ok(Some(_)) => process(caller, state, upload, SubmissionKind::Amendment { of: id }).await,
-        Ok(None) => Err(ApiError::new(StatusCode::NOT_FOUND, "id", Code::SubmissionNotFound, &[]).reject()),
-        Err(e) => Err(store_failure(&e)),
+    match state.store.get(&caller.subject, &id).await? {
+        Some(_) => process(caller, state, upload, SubmissionKind::Amendment { of: id }).await,
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "id", Code::SubmissionNotFound, &[]).reject()),
     }
 }
 
@@ -376,11 +370,11 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
             .reject());
         }
         Ok(None) => {}
-        Err(e) => return Err(store_failure(&e)),
+        Err(e) => return Err(e.into()),
     }
     // One collection per person; a refused one (needs attention) may be submitted again.
     if kind == SubmissionKind::Submission {
-        let existing = state.store.list(&caller.subject).await.map_err(|e| store_failure(&e))?;
+        let existing = state.store.list(&caller.subject).await?;
         if let Some(active) = existing
             .iter()
             .find(|r| r.kind == SubmissionKind::Submission && r.status != SubmissionStatus::NeedsAttention)
@@ -489,6 +483,6 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
             Err(ApiError::new(StatusCode::CONFLICT, "Idempotency-Key", Code::SubmissionIdempotencyConflict, &[])
                 .reject())
         }
-        Err(e) => Err(store_failure(&e)),
+        Err(e) => Err(e.into()),
     }
 }
