@@ -16,15 +16,7 @@ use crate::platform::PlatformClient;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
-/// The HTTP client every outgoing request uses (platform, JWKS).
-pub fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
-}
+use crate::net::{ClientAddr, http_client};
 
 /// Opens the configured store, encrypted at rest when master keys are configured.
 pub async fn open_configured_store(config: &crate::config::StoreConfig) -> Result<Arc<dyn Store>, String> {
@@ -68,10 +60,6 @@ pub struct Running {
     /// Resolves when the server and the forwarder have stopped.
     pub done: tokio::task::JoinHandle<()>,
 }
-
-/// The client address of a request (set by the serve loop; read by the per-address limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub SocketAddr);
 
 /// Binds, starts the forwarder (when enabled) and serves until `shutdown`
 /// resolves; then stops accepting, gives requests in flight

@@ -84,7 +84,7 @@ impl Verifier {
         let by_kid = index(jwks);
         Verifier {
             config,
-            http: crate::app::http_client(),
+            http: crate::net::http_client(),
             keys: RwLock::new(Keys { by_kid, fetched: Some(Instant::now()) }),
             fixed: true,
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod forwarder;
 pub mod identity;
 pub mod metrics;
+pub mod net;
 pub mod platform;
 pub mod sandbox;
 pub mod store;

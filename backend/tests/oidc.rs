@@ -80,7 +80,7 @@ fn harness_for(
     config.identity.audience = "intake-web".into();
     config.forwarding.enabled = false;
     let store = Arc::new(SqliteStore::open(&dir.join("intake.db")).unwrap());
-    let verifier = Verifier::new(config.identity.clone(), app::http_client());
+    let verifier = Verifier::new(config.identity.clone(), intake::net::http_client());
     let state = app::state(config, store, Some(verifier));
     let app = api::app(&state);
     (state, app)

@@ -245,8 +245,8 @@ pub fn routes(state: &AppState) -> BoxedFilter<(Response,)> {
 fn address_limit(state: &AppState) -> BoxedFilter<()> {
     let limiter = state.address_limit.clone();
     warp::path::full()
-        .and(warp::ext::optional::<crate::app::ClientAddr>())
-        .and_then(move |path: warp::path::FullPath, addr: Option<crate::app::ClientAddr>| {
+        .and(warp::ext::optional::<crate::net::ClientAddr>())
+        .and_then(move |path: warp::path::FullPath, addr: Option<crate::net::ClientAddr>| {
             let limiter = limiter.clone();
             async move {
                 if !path.as_str().starts_with("/api/") {

@@ -70,9 +70,9 @@ impl std::fmt::Debug for UploadHead {
 pub fn upload(state: &AppState) -> BoxedFilter<(UploadHead,)> {
     let limits = state.config.limits.clone();
     warp::header::headers_cloned()
-        .and(warp::ext::optional::<crate::app::ClientAddr>())
+        .and(warp::ext::optional::<crate::net::ClientAddr>())
         .and(warp::body::stream().map(boxed_body))
-        .and_then(move |headers: warp::http::HeaderMap, addr: Option<crate::app::ClientAddr>, body: BodyStream| {
+        .and_then(move |headers: warp::http::HeaderMap, addr: Option<crate::net::ClientAddr>, body: BodyStream| {
             let limits = limits.clone();
             async move {
                 let keys: Vec<_> = headers.get_all("idempotency-key").iter().collect();
