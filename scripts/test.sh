@@ -80,6 +80,8 @@ cargo bench -p intake-rules -p intake --no-run --locked
 
 step "cargo-deny: licences, bans and sources (deny.toml); advisories need the RustSec database, which cannot be fetched here"
 cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0.20.2' || cargo install cargo-deny --version 0.20.2 --locked
+# Every platform's crates (cargo-deny reads the whole graph; the builds above fetched only this platform's).
+cargo fetch --locked
 cargo deny --offline check licenses bans sources
 
 echo

@@ -1,4 +1,4 @@
-//! Abuse limits: fixed-window request counters by key (the caller's subject
+//! Abuse limits: request rates by key through `governor` (the caller's subject
 //! for submissions, the client address for everything under `/api`), answered
 //! with 429 `request.rate_limited` and `Retry-After`; and counters of uploads
 //! in progress by key ([`Concurrency`]: per person and per client address,
@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// At most `max` holders per key at once; `max == 0` disables it.
 #[derive(Debug)]
@@ -61,40 +61,45 @@ impl Concurrency {
     }
 }
 
-/// A fixed-window limiter: at most `max` hits per key per `window`.
+/// A rate limit per key through `governor` (GCRA): a burst of at most `max` hits, refilled evenly
+/// over `window` (one hit every `window / max`), so a key that used its burst gets one hit back
+/// after `window / max`, not at the end of a fixed window. `max == 0` disables it.
 #[derive(Debug)]
 pub struct RateLimiter {
-    max: u32,
-    window: Duration,
-    hits: Mutex<HashMap<String, (Instant, u32)>>,
+    inner: Option<governor::DefaultKeyedRateLimiter<String>>,
+    clock: governor::clock::DefaultClock,
+    checks: std::sync::atomic::AtomicU64,
 }
+
+/// How often (in checks) the keys whose state is back to full are forgotten (bounds the memory).
+const FORGET_EVERY: u64 = 10_000;
 
 impl RateLimiter {
     /// `max` hits per `window` per key; `max == 0` disables the limiter.
     pub fn new(max: u32, window: Duration) -> RateLimiter {
-        RateLimiter { max, window, hits: Mutex::new(HashMap::new()) }
+        let inner = std::num::NonZeroU32::new(max)
+            .and_then(|burst| Some(governor::Quota::with_period(window / max)?.allow_burst(burst)))
+            .map(governor::RateLimiter::keyed);
+        RateLimiter { inner, clock: governor::clock::DefaultClock::default(), checks: Default::default() }
     }
 
-    /// Counts a hit; `Err(seconds until the window ends)` when over the limit.
+    /// Counts a hit; `Err(seconds until the key may hit again)` when over the limit.
     pub fn hit(&self, key: &str) -> Result<(), u64> {
-        if self.max == 0 {
-            return Ok(());
+        use governor::clock::Clock;
+        let Some(inner) = &self.inner else { return Ok(()) };
+        if self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            inner.retain_recent();
+            inner.shrink_to_fit();
         }
-        let now = Instant::now();
-        let mut hits = self.hits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if hits.len() > 100_000 {
-            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
-        }
-        let entry = hits.entry(key.to_owned()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        if entry.1 > self.max {
-            let left = self.window.saturating_sub(now.duration_since(entry.0));
-            return Err(left.as_secs().max(1));
-        }
-        Ok(())
+        inner.check_key(&key.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+
+    /// Keys with state now (tests: memory stays bounded).
+    pub fn keys(&self) -> usize {
+        self.inner.as_ref().map_or(0, governor::RateLimiter::len)
     }
 }
 
@@ -103,14 +108,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_per_key_and_resets_after_the_window() {
+    fn counts_per_key_and_refills_over_the_window() {
         let l = RateLimiter::new(2, Duration::from_millis(50));
         assert!(l.hit("a").is_ok() && l.hit("a").is_ok());
         assert!(l.hit("a").is_err());
         assert!(l.hit("b").is_ok(), "keys are separate");
         std::thread::sleep(Duration::from_millis(60));
-        assert!(l.hit("a").is_ok(), "a new window");
+        assert!(l.hit("a").is_ok(), "refilled after the window");
         assert!(RateLimiter::new(0, Duration::from_secs(1)).hit("x").is_ok(), "0 disables");
+    }
+
+    #[test]
+    fn retry_after_is_when_one_more_hit_is_allowed_and_the_burst_is_the_limit() {
+        let l = RateLimiter::new(5, Duration::from_secs(60));
+        for i in 0..5 {
+            assert!(l.hit("a").is_ok(), "hit {i} of the burst");
+        }
+        // One hit comes back every 60 / 5 = 12 s.
+        let secs = l.hit("a").unwrap_err();
+        assert!((11..=12).contains(&secs), "{secs}");
+        assert!(l.hit("a").is_err(), "refused hits do not count against later ones, and are still refused");
+    }
+
+    #[test]
+    fn the_memory_of_keys_is_bounded() {
+        let l = RateLimiter::new(1_000, Duration::from_millis(1));
+        for i in 0..(2 * FORGET_EVERY) {
+            let _ = l.hit(&format!("k{i}"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        for _ in 0..FORGET_EVERY {
+            let _ = l.hit("again");
+        }
+        assert!(l.keys() < FORGET_EVERY as usize, "forgotten: {} keys left", l.keys());
     }
 
     #[test]
