@@ -19,22 +19,20 @@
 //! Where SQLite orders by `rowid` (insertion order), the tables here carry a
 //! `row_seq` identity column for the same purpose.
 //!
-//! Connections: a small pool of [`POOL_SIZE`] `tokio_postgres` clients, each
-//! behind its own async mutex, opened lazily and reopened when the server
-//! closed them (a PostgreSQL restart costs the requests in flight a 503, not
-//! the process).
+//! Connections: a `deadpool-postgres` pool of at most [`POOL_SIZE`]
+//! `tokio_postgres` clients, opened lazily; a client the server closed is
+//! dropped when it comes back to the pool and replaced by a new one (a
+//! PostgreSQL restart costs the requests in flight a 503, not the process).
+//! A request waits at most [`POOL_WAIT`] for a free client, then gets a 503.
 //!
 //! TLS: connections use `NoTls` for now; the database must be reached over a
 //! trusted network (localhost, a private network or a Unix socket). Adding
 //! TLS (`tokio-postgres-rustls`) is a later step of the hardening issue.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use intake_rules::wire::SubmissionStatus;
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
 
@@ -48,6 +46,9 @@ pub const POOL_SIZE: usize = 4;
 
 /// How long opening a connection may take, unless the URL says otherwise (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an operation waits for a free connection before it fails (a 503 for the request).
+pub const POOL_WAIT: Duration = Duration::from_secs(15);
 
 /// Advisory lock held while migrating, so processes starting together migrate one after another.
 const MIGRATION_LOCK: i64 = 0x696e_7461_6b65; // "intake"
@@ -112,21 +113,14 @@ const RECORD_COLUMNS: &str = "id, subject, kind, status, received_at_ms, attempt
 /// The PostgreSQL store. Cloning shares the connection pool.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: Arc<Pool>,
+    pool: deadpool_postgres::Pool,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Not the config: it holds the password.
-        f.debug_struct("PostgresStore").field("pool_size", &self.pool.slots.len()).finish_non_exhaustive()
+        f.debug_struct("PostgresStore").field("pool_size", &self.pool.status().max_size).finish_non_exhaustive()
     }
-}
-
-/// A fixed set of connection slots; a slot is empty until first used or after its connection closed.
-struct Pool {
-    config: Config,
-    slots: Vec<Mutex<Option<Client>>>,
-    next: AtomicUsize,
 }
 
 impl PostgresStore {
@@ -143,36 +137,28 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        // Migrate on a connection of its own, so the pool only ever holds clients of an up-to-date schema.
         let mut first = open_client(&config).await?;
         migrate(&mut first).await?;
-        let mut slots: Vec<Mutex<Option<Client>>> = (0..POOL_SIZE).map(|_| Mutex::new(None)).collect();
-        slots[0] = Mutex::new(Some(first));
-        Ok(PostgresStore { pool: Arc::new(Pool { config, slots, next: AtomicUsize::new(0) }) })
+        drop(first);
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            NoTls,
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| StoreError(format!("PostgreSQL pool: {e}")))?;
+        Ok(PostgresStore { pool })
     }
 
-    /// A connection for one operation: a free slot if there is one, else the next slot in turn.
-    async fn client(&self) -> Result<MappedMutexGuard<'_, Client>, StoreError> {
-        let pool = &*self.pool;
-        let start = pool.next.fetch_add(1, Ordering::Relaxed) % pool.slots.len();
-        let rotation = || (0..pool.slots.len()).map(|i| &pool.slots[(start + i) % pool.slots.len()]);
-        let guard = match rotation().find_map(|slot| slot.try_lock().ok()) {
-            Some(guard) => guard,
-            None => pool.slots[start].lock().await,
-        };
-        connected(guard, &pool.config).await
+    /// A connection for one operation, back in the pool when dropped.
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError(format!("cannot get a PostgreSQL connection: {e}")))
     }
-}
-
-/// The guarded slot with a live connection in it, opening one if needed.
-async fn connected<'a>(
-    mut guard: MutexGuard<'a, Option<Client>>,
-    config: &Config,
-) -> Result<MappedMutexGuard<'a, Client>, StoreError> {
-    let client = match guard.take() {
-        Some(client) if !client.is_closed() => client,
-        _ => open_client(config).await?,
-    };
-    Ok(MutexGuard::map(guard, move |slot| slot.insert(client)))
 }
 
 /// Opens a connection and drives it on the runtime until the client is dropped.
@@ -651,23 +637,23 @@ async fn list_tx(client: &mut Client, subject: &str) -> Result<Vec<SubmissionRec
 #[async_trait]
 impl Store for PostgresStore {
     async fn insert(&self, new: NewSubmission) -> Result<InsertOutcome, StoreError> {
-        insert_tx(&mut *self.client().await?, &new).await
+        insert_tx(&mut **self.client().await?, &new).await
     }
 
     async fn find_by_key(&self, subject: &str, key: &str) -> Result<Option<(SubmissionRecord, String)>, StoreError> {
-        find_by_key_tx(&mut *self.client().await?, subject, key).await
+        find_by_key_tx(&mut **self.client().await?, subject, key).await
     }
 
     async fn get(&self, subject: &str, id: &str) -> Result<Option<SubmissionRecord>, StoreError> {
-        get_tx(&mut *self.client().await?, subject, id).await
+        get_tx(&mut **self.client().await?, subject, id).await
     }
 
     async fn list(&self, subject: &str) -> Result<Vec<SubmissionRecord>, StoreError> {
-        list_tx(&mut *self.client().await?, subject).await
+        list_tx(&mut **self.client().await?, subject).await
     }
 
     async fn claim_due(&self, now_ms: i64, lease_ms: i64, limit: usize) -> Result<Vec<Claimed>, StoreError> {
-        claim_tx(&mut *self.client().await?, now_ms, lease_ms, limit).await
+        claim_tx(&mut **self.client().await?, now_ms, lease_ms, limit).await
     }
 
     async fn mark_forwarded(
@@ -677,7 +663,7 @@ impl Store for PostgresStore {
         accepted: bool,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        forwarded_tx(&mut *self.client().await?, id, lease_token, accepted, now_ms).await
+        forwarded_tx(&mut **self.client().await?, id, lease_token, accepted, now_ms).await
     }
 
     async fn mark_retry(
@@ -688,27 +674,27 @@ impl Store for PostgresStore {
         error: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        retry_tx(&mut *self.client().await?, id, lease_token, next_attempt_ms, error, now_ms).await
+        retry_tx(&mut **self.client().await?, id, lease_token, next_attempt_ms, error, now_ms).await
     }
 
     async fn mark_attention(&self, id: &str, lease_token: &str, reason: &str, now_ms: i64) -> Result<bool, StoreError> {
-        attention_tx(&mut *self.client().await?, id, lease_token, reason, now_ms).await
+        attention_tx(&mut **self.client().await?, id, lease_token, reason, now_ms).await
     }
 
     async fn purge_delivered_files(&self, before_ms: i64) -> Result<u64, StoreError> {
-        purge_tx(&mut *self.client().await?, before_ms).await
+        purge_tx(&mut **self.client().await?, before_ms).await
     }
 
     async fn outbox(&self, only_attention: bool) -> Result<Vec<OutboxRow>, StoreError> {
-        outbox_query(&mut *self.client().await?, only_attention).await
+        outbox_query(&mut **self.client().await?, only_attention).await
     }
 
     async fn retry_now(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        retry_now_tx(&mut *self.client().await?, id, now_ms).await
+        retry_now_tx(&mut **self.client().await?, id, now_ms).await
     }
 
     async fn stats(&self) -> Result<QueueStats, StoreError> {
-        stats_tx(&mut *self.client().await?).await
+        stats_tx(&mut **self.client().await?).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -726,6 +712,8 @@ mod tests {
     //! one database; the schema is dropped when the test passes.
 
     use super::*;
+    use std::sync::Arc;
+
     use crate::store::contract;
 
     const URL_VAR: &str = "INTAKE_TEST_POSTGRES_URL";
