@@ -1,0 +1,495 @@
+//! A small interpreter for the operators YuNet uses: Conv (dense, grouped and depthwise), Relu, Sigmoid,
+//! MaxPool, Resize (nearest), Add, Transpose, Reshape, and the shape arithmetic in front of each Reshape
+//! (Shape, Gather, Unsqueeze, Concat). Tensors are batch-1 NCHW `f32`; anything else the model asks for is
+//! refused when the model is loaded, not guessed.
+
+use std::collections::HashMap;
+
+use crate::Error;
+use crate::onnx::{Attr, Graph, Init, Node};
+
+/// A float tensor: its dims (row-major) and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// The dims, outermost first (an image is `[1, 3, height, width]`).
+    pub dims: Vec<usize>,
+    /// `dims.iter().product()` values, row-major.
+    pub data: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    F(Tensor),
+    I { dims: Vec<usize>, data: Vec<i64> },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConvSpec {
+    group: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: [usize; 4],
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Conv(ConvSpec),
+    Relu,
+    Sigmoid,
+    MaxPool { k: usize, stride: usize },
+    Resize,
+    Add,
+    Transpose(Vec<usize>),
+    Reshape,
+    Shape,
+    Gather,
+    Unsqueeze(Vec<i64>),
+    Concat,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    op: Op,
+    inputs: Vec<Option<usize>>,
+    output: usize,
+}
+
+/// A loaded network: its steps in file order (ONNX nodes are topologically sorted) over numbered values.
+#[derive(Debug, Clone)]
+pub(crate) struct Net {
+    steps: Vec<Step>,
+    consts: Vec<(usize, Value)>,
+    input: usize,
+    outputs: Vec<(String, usize)>,
+    slots: usize,
+}
+
+fn ints(node: &Node, name: &str) -> Option<Vec<i64>> {
+    match node.attrs.get(name) {
+        Some(Attr::Ints(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn int(node: &Node, name: &str) -> Option<i64> {
+    match node.attrs.get(name) {
+        Some(Attr::Int(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn bytes<'a>(node: &'a Node, name: &str) -> &'a [u8] {
+    match node.attrs.get(name) {
+        Some(Attr::Bytes(v)) => v,
+        _ => &[],
+    }
+}
+
+fn us(v: i64) -> Result<usize, Error> {
+    usize::try_from(v).map_err(|_| Error::Model("negative attribute"))
+}
+
+fn op(node: &Node) -> Result<Op, Error> {
+    Ok(match node.op.as_str() {
+        "Conv" => {
+            let k = ints(node, "kernel_shape").ok_or(Error::Model("Conv without kernel_shape"))?;
+            let strides = ints(node, "strides").unwrap_or_else(|| vec![1, 1]);
+            let pads = ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
+            let dil = ints(node, "dilations").unwrap_or_else(|| vec![1, 1]);
+            if k.len() != 2 || strides.len() != 2 || strides[0] != strides[1] || pads.len() != 4 || dil != [1, 1] {
+                return Err(Error::Unsupported("Conv other than 2-D, square stride, no dilation"));
+            }
+            if !bytes(node, "auto_pad").is_empty() && bytes(node, "auto_pad") != b"NOTSET" {
+                return Err(Error::Unsupported("Conv auto_pad"));
+            }
+            Op::Conv(ConvSpec {
+                group: us(int(node, "group").unwrap_or(1))?,
+                kh: us(k[0])?,
+                kw: us(k[1])?,
+                stride: us(strides[0])?,
+                pad: [us(pads[0])?, us(pads[1])?, us(pads[2])?, us(pads[3])?],
+            })
+        }
+        "Relu" => Op::Relu,
+        "Sigmoid" => Op::Sigmoid,
+        "MaxPool" => {
+            let k = ints(node, "kernel_shape").ok_or(Error::Model("MaxPool without kernel_shape"))?;
+            let strides = ints(node, "strides").unwrap_or_else(|| k.clone());
+            let pads = ints(node, "pads").unwrap_or_else(|| vec![0; 4]);
+            if k.len() != 2
+                || k[0] != k[1]
+                || strides != [k[0], k[0]]
+                || pads.iter().any(|&p| p != 0)
+                || int(node, "ceil_mode").unwrap_or(0) != 0
+            {
+                return Err(Error::Unsupported("MaxPool other than square, stride = kernel, no padding"));
+            }
+            Op::MaxPool { k: us(k[0])?, stride: us(strides[0])? }
+        }
+        "Resize" => {
+            if bytes(node, "mode") != b"nearest"
+                || bytes(node, "coordinate_transformation_mode") != b"asymmetric"
+                || bytes(node, "nearest_mode") != b"floor"
+            {
+                return Err(Error::Unsupported("Resize other than nearest, asymmetric, floor"));
+            }
+            Op::Resize
+        }
+        "Add" => Op::Add,
+        "Transpose" => Op::Transpose(
+            ints(node, "perm")
+                .ok_or(Error::Model("Transpose without perm"))?
+                .into_iter()
+                .map(us)
+                .collect::<Result<_, _>>()?,
+        ),
+        "Reshape" => Op::Reshape,
+        "Shape" => Op::Shape,
+        "Gather" => {
+            if int(node, "axis").unwrap_or(0) != 0 {
+                return Err(Error::Unsupported("Gather on an axis other than 0"));
+            }
+            Op::Gather
+        }
+        "Unsqueeze" => Op::Unsqueeze(ints(node, "axes").ok_or(Error::Model("Unsqueeze without axes"))?),
+        "Concat" => {
+            if int(node, "axis").unwrap_or(0) != 0 {
+                return Err(Error::Unsupported("Concat on an axis other than 0"));
+            }
+            Op::Concat
+        }
+        _ => return Err(Error::Unsupported("an operator this interpreter does not implement")),
+    })
+}
+
+impl Net {
+    pub(crate) fn new(graph: &Graph) -> Result<Self, Error> {
+        let mut slot: HashMap<&str, usize> = HashMap::new();
+        let mut consts = Vec::new();
+        for (name, init) in &graph.inits {
+            let id = slot.len();
+            slot.insert(name, id);
+            consts.push((
+                id,
+                match init {
+                    Init::F32 { dims, data } => Value::F(Tensor { dims: dims.clone(), data: data.clone() }),
+                    Init::I64 { dims, data } => Value::I { dims: dims.clone(), data: data.clone() },
+                },
+            ));
+        }
+        let [input_name] = graph.inputs.as_slice() else {
+            return Err(Error::Model("the model must have exactly one image input"));
+        };
+        let input = slot.len();
+        slot.insert(input_name, input);
+        let mut steps = Vec::new();
+        for node in &graph.nodes {
+            let inputs = node
+                .inputs
+                .iter()
+                .map(|name| {
+                    if name.is_empty() {
+                        Ok(None)
+                    } else {
+                        slot.get(name.as_str())
+                            .copied()
+                            .map(Some)
+                            .ok_or(Error::Model("a node reads a value nothing wrote"))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let [output_name] = node.outputs.as_slice() else {
+                return Err(Error::Unsupported("a node with several outputs"));
+            };
+            let output = slot.len();
+            slot.insert(output_name, output);
+            steps.push(Step { op: op(node)?, inputs, output });
+        }
+        let outputs = graph
+            .outputs
+            .iter()
+            .map(|name| {
+                slot.get(name.as_str()).map(|&id| (name.clone(), id)).ok_or(Error::Model("an output nothing writes"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Net { steps, consts, input, outputs, slots: slot.len() })
+    }
+
+    /// Runs the network on a `[1, 3, H, W]` input; the outputs in the model's order, with their names.
+    pub(crate) fn run(&self, input: Tensor) -> Result<Vec<(String, Tensor)>, Error> {
+        let mut values: Vec<Option<Value>> = vec![None; self.slots];
+        for (id, value) in &self.consts {
+            values[*id] = Some(value.clone());
+        }
+        values[self.input] = Some(Value::F(input));
+        for step in &self.steps {
+            let args: Vec<Option<&Value>> = step.inputs.iter().map(|i| i.and_then(|i| values[i].as_ref())).collect();
+            let out = eval(&step.op, &args)?;
+            values[step.output] = Some(out);
+        }
+        self.outputs
+            .iter()
+            .map(|(name, id)| match values[*id].take() {
+                Some(Value::F(t)) => Ok((name.clone(), t)),
+                _ => Err(Error::Model("an output is not a float tensor")),
+            })
+            .collect()
+    }
+}
+
+fn f<'a>(args: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, Error> {
+    match args.get(i).copied().flatten() {
+        Some(Value::F(t)) => Ok(t),
+        _ => Err(Error::Model("expected a float tensor")),
+    }
+}
+
+fn i64s<'a>(args: &[Option<&'a Value>], i: usize) -> Result<(&'a [usize], &'a [i64]), Error> {
+    match args.get(i).copied().flatten() {
+        Some(Value::I { dims, data }) => Ok((dims, data)),
+        _ => Err(Error::Model("expected an int64 tensor")),
+    }
+}
+
+fn eval(op: &Op, args: &[Option<&Value>]) -> Result<Value, Error> {
+    Ok(match op {
+        Op::Conv(spec) => Value::F(conv(f(args, 0)?, f(args, 1)?, args.get(2).copied().flatten(), *spec)?),
+        Op::Relu => Value::F(map(f(args, 0)?, |v| v.max(0.0))),
+        Op::Sigmoid => Value::F(map(f(args, 0)?, |v| 1.0 / (1.0 + (-v).exp()))),
+        Op::MaxPool { k, stride } => Value::F(max_pool(f(args, 0)?, *k, *stride)?),
+        Op::Resize => Value::F(resize(f(args, 0)?, args)?),
+        Op::Add => {
+            let (a, b) = (f(args, 0)?, f(args, 1)?);
+            if a.dims != b.dims {
+                return Err(Error::Unsupported("Add with broadcasting"));
+            }
+            Value::F(Tensor { dims: a.dims.clone(), data: a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect() })
+        }
+        Op::Transpose(perm) => Value::F(transpose(f(args, 0)?, perm)?),
+        Op::Reshape => {
+            let t = f(args, 0)?;
+            let (_, shape) = i64s(args, 1)?;
+            Value::F(Tensor { dims: reshape_dims(&t.dims, shape)?, data: t.data.clone() })
+        }
+        Op::Shape => {
+            let t = f(args, 0)?;
+            Value::I { dims: vec![t.dims.len()], data: t.dims.iter().map(|&d| d as i64).collect() }
+        }
+        Op::Gather => {
+            let (dims, data) = i64s(args, 0)?;
+            let (idims, idx) = i64s(args, 1)?;
+            if dims.len() != 1 || !idims.is_empty() || idx.len() != 1 {
+                return Err(Error::Unsupported("Gather other than a scalar index into a 1-D shape"));
+            }
+            let i = if idx[0] < 0 { idx[0] + data.len() as i64 } else { idx[0] };
+            let v =
+                *usize::try_from(i).ok().and_then(|i| data.get(i)).ok_or(Error::Model("Gather index out of range"))?;
+            Value::I { dims: Vec::new(), data: vec![v] }
+        }
+        Op::Unsqueeze(axes) => {
+            let (dims, data) = i64s(args, 0)?;
+            if !dims.is_empty() || axes.as_slice() != [0] {
+                return Err(Error::Unsupported("Unsqueeze other than a scalar on axis 0"));
+            }
+            Value::I { dims: vec![1], data: data.to_vec() }
+        }
+        Op::Concat => {
+            let mut out = Vec::new();
+            for i in 0..args.len() {
+                let (dims, data) = i64s(args, i)?;
+                if dims.len() != 1 {
+                    return Err(Error::Unsupported("Concat of other than 1-D int64"));
+                }
+                out.extend_from_slice(data);
+            }
+            Value::I { dims: vec![out.len()], data: out }
+        }
+    })
+}
+
+fn map(t: &Tensor, g: impl Fn(f32) -> f32) -> Tensor {
+    Tensor { dims: t.dims.clone(), data: t.data.iter().map(|&v| g(v)).collect() }
+}
+
+fn reshape_dims(from: &[usize], shape: &[i64]) -> Result<Vec<usize>, Error> {
+    let total: usize = from.iter().product();
+    let mut dims = Vec::with_capacity(shape.len());
+    let mut infer = None;
+    for (i, &s) in shape.iter().enumerate() {
+        dims.push(match s {
+            0 => *from.get(i).ok_or(Error::Model("Reshape copies a missing dim"))?,
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                1
+            }
+            s if s > 0 => s as usize,
+            _ => return Err(Error::Model("Reshape shape")),
+        });
+    }
+    let known: usize = dims.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || !total.is_multiple_of(known) {
+            return Err(Error::Model("Reshape cannot infer its -1"));
+        }
+        dims[i] = total / known;
+    }
+    if dims.iter().product::<usize>() != total {
+        return Err(Error::Model("Reshape changes the element count"));
+    }
+    Ok(dims)
+}
+
+fn chw(t: &Tensor) -> Result<(usize, usize, usize), Error> {
+    match t.dims.as_slice() {
+        [1, c, h, w] => Ok((*c, *h, *w)),
+        _ => Err(Error::Unsupported("a tensor other than [1, C, H, W]")),
+    }
+}
+
+fn conv(x: &Tensor, w: &Tensor, b: Option<&Value>, s: ConvSpec) -> Result<Tensor, Error> {
+    let (c, h, wd) = chw(x)?;
+    let [oc, icg, kh, kw] = *w.dims.as_slice() else {
+        return Err(Error::Model("Conv weights are not 4-D"));
+    };
+    if kh != s.kh || kw != s.kw || s.group == 0 || c != icg * s.group || oc % s.group != 0 || s.stride == 0 {
+        return Err(Error::Model("Conv weight shape does not match its input"));
+    }
+    let bias = match b {
+        Some(Value::F(t)) if t.data.len() == oc => Some(&t.data),
+        None => None,
+        _ => return Err(Error::Model("Conv bias shape")),
+    };
+    let (ph, pw) = (h + s.pad[0] + s.pad[2], wd + s.pad[1] + s.pad[3]);
+    if ph < kh || pw < kw {
+        return Err(Error::Model("Conv kernel larger than its input"));
+    }
+    let (oh, ow) = ((ph - kh) / s.stride + 1, (pw - kw) / s.stride + 1);
+    let plane = oh * ow;
+    let mut out = vec![0.0f32; oc * plane];
+    let ocg = oc / s.group;
+    for o in 0..oc {
+        let dst = &mut out[o * plane..(o + 1) * plane];
+        dst.fill(bias.map_or(0.0, |b| b[o]));
+        let g = o / ocg;
+        for i in 0..icg {
+            let src = &x.data[(g * icg + i) * h * wd..(g * icg + i + 1) * h * wd];
+            let wk = &w.data[(o * icg + i) * kh * kw..(o * icg + i + 1) * kh * kw];
+            if kh == 1 && kw == 1 && s.stride == 1 && s.pad == [0; 4] {
+                let k = wk[0];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d += k * v;
+                }
+                continue;
+            }
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let k = wk[ky * kw + kx];
+                    for oy in 0..oh {
+                        // Input row of this output row and kernel row, if inside the (unpadded) input.
+                        let iy = (oy * s.stride + ky).wrapping_sub(s.pad[0]);
+                        if iy >= h {
+                            continue;
+                        }
+                        let row = &src[iy * wd..(iy + 1) * wd];
+                        let drow = &mut dst[oy * ow..(oy + 1) * ow];
+                        // Output columns whose input column ox * stride + kx - pad_left is in 0..wd.
+                        let lo = s.pad[1].saturating_sub(kx).div_ceil(s.stride);
+                        let hi = if wd + s.pad[1] > kx { ((wd + s.pad[1] - kx - 1) / s.stride + 1).min(ow) } else { 0 };
+                        if lo >= hi {
+                            continue;
+                        }
+                        let first = lo * s.stride + kx - s.pad[1];
+                        if s.stride == 1 {
+                            for (d, &v) in drow[lo..hi].iter_mut().zip(&row[first..first + (hi - lo)]) {
+                                *d += k * v;
+                            }
+                        } else {
+                            for (j, d) in drow[lo..hi].iter_mut().enumerate() {
+                                *d += k * row[first + j * s.stride];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(Tensor { dims: vec![1, oc, oh, ow], data: out })
+}
+
+fn max_pool(x: &Tensor, k: usize, stride: usize) -> Result<Tensor, Error> {
+    let (c, h, w) = chw(x)?;
+    if h < k || w < k || k == 0 {
+        return Err(Error::Model("MaxPool kernel larger than its input"));
+    }
+    let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+    let mut out = Vec::with_capacity(c * oh * ow);
+    for ch in 0..c {
+        let src = &x.data[ch * h * w..(ch + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut m = f32::NEG_INFINITY;
+                for ky in 0..k {
+                    for kx in 0..k {
+                        m = m.max(src[(oy * stride + ky) * w + ox * stride + kx]);
+                    }
+                }
+                out.push(m);
+            }
+        }
+    }
+    Ok(Tensor { dims: vec![1, c, oh, ow], data: out })
+}
+
+/// Nearest, asymmetric, floor: output pixel `o` reads input pixel `floor(o / scale)`.
+fn resize(x: &Tensor, args: &[Option<&Value>]) -> Result<Tensor, Error> {
+    let (c, h, w) = chw(x)?;
+    let scales = match args.get(2).copied().flatten() {
+        Some(Value::F(t)) if t.data.len() == 4 => [t.data[2], t.data[3]],
+        _ => return Err(Error::Unsupported("Resize without 4 scales")),
+    };
+    if !(scales[0] >= 1.0 && scales[1] >= 1.0) {
+        return Err(Error::Unsupported("Resize that shrinks"));
+    }
+    let (oh, ow) = ((h as f32 * scales[0]).floor() as usize, (w as f32 * scales[1]).floor() as usize);
+    let mut out = Vec::with_capacity(c * oh * ow);
+    for ch in 0..c {
+        let src = &x.data[ch * h * w..(ch + 1) * h * w];
+        for oy in 0..oh {
+            let iy = ((oy as f32 / scales[0]).floor() as usize).min(h - 1);
+            for ox in 0..ow {
+                let ix = ((ox as f32 / scales[1]).floor() as usize).min(w - 1);
+                out.push(src[iy * w + ix]);
+            }
+        }
+    }
+    Ok(Tensor { dims: vec![1, c, oh, ow], data: out })
+}
+
+fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor, Error> {
+    let n = x.dims.len();
+    let mut seen = vec![false; n];
+    if perm.len() != n || perm.iter().any(|&p| p >= n || std::mem::replace(&mut seen[p], true)) {
+        return Err(Error::Model("Transpose perm"));
+    }
+    let mut strides = vec![1usize; n];
+    for i in (0..n.saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * x.dims[i + 1];
+    }
+    let dims: Vec<usize> = perm.iter().map(|&p| x.dims[p]).collect();
+    let src_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+    let total = x.data.len();
+    let mut out = Vec::with_capacity(total);
+    let mut idx = vec![0usize; n];
+    for _ in 0..total {
+        out.push(x.data[idx.iter().zip(&src_strides).map(|(i, s)| i * s).sum::<usize>()]);
+        for d in (0..n).rev() {
+            idx[d] += 1;
+            if idx[d] < dims[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Ok(Tensor { dims, data: out })
+}
