@@ -368,6 +368,10 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Value>, s: ConvSpec) -> Result<Tensor
     let plane = oh * ow;
     let mut out = vec![0.0f32; oc * plane];
     let ocg = oc / s.group;
+    if kh == 1 && kw == 1 && s.stride == 1 && s.pad == [0; 4] {
+        pointwise(&x.data, &w.data, bias.map(|b| b.as_slice()), &mut out, plane, icg, ocg);
+        return Ok(Tensor { dims: vec![1, oc, oh, ow], data: out });
+    }
     for o in 0..oc {
         let dst = &mut out[o * plane..(o + 1) * plane];
         dst.fill(bias.map_or(0.0, |b| b[o]));
@@ -375,13 +379,6 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Value>, s: ConvSpec) -> Result<Tensor
         for i in 0..icg {
             let src = &x.data[(g * icg + i) * h * wd..(g * icg + i + 1) * h * wd];
             let wk = &w.data[(o * icg + i) * kh * kw..(o * icg + i + 1) * kh * kw];
-            if kh == 1 && kw == 1 && s.stride == 1 && s.pad == [0; 4] {
-                let k = wk[0];
-                for (d, &v) in dst.iter_mut().zip(src) {
-                    *d += k * v;
-                }
-                continue;
-            }
             for ky in 0..kh {
                 for kx in 0..kw {
                     let k = wk[ky * kw + kx];
@@ -415,6 +412,49 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Value>, s: ConvSpec) -> Result<Tensor
         }
     }
     Ok(Tensor { dims: vec![1, oc, oh, ow], data: out })
+}
+
+/// A 1×1 convolution (grouped or not): four output channels at a time, so each input plane is read once per
+/// four outputs (the network's pointwise layers are most of its multiply-adds).
+fn pointwise(x: &[f32], w: &[f32], bias: Option<&[f32]>, out: &mut [f32], plane: usize, icg: usize, ocg: usize) {
+    for (o0, block) in out.chunks_mut(4 * plane).enumerate().map(|(b, c)| (b * 4, c)) {
+        for (j, dst) in block.chunks_mut(plane).enumerate() {
+            dst.fill(bias.map_or(0.0, |b| b[o0 + j]));
+        }
+        let n = block.len() / plane;
+        // The block's channels may straddle groups only if a group's output count is not a multiple of 4.
+        let same_group = (o0 / ocg) == ((o0 + n - 1) / ocg);
+        if n == 4 && same_group {
+            let g = o0 / ocg;
+            let (d0, rest) = block.split_at_mut(plane);
+            let (d1, rest) = rest.split_at_mut(plane);
+            let (d2, d3) = rest.split_at_mut(plane);
+            for i in 0..icg {
+                let src = &x[(g * icg + i) * plane..(g * icg + i + 1) * plane];
+                let k = [w[o0 * icg + i], w[(o0 + 1) * icg + i], w[(o0 + 2) * icg + i], w[(o0 + 3) * icg + i]];
+                for ((((a, b), c), d), &v) in
+                    d0.iter_mut().zip(d1.iter_mut()).zip(d2.iter_mut()).zip(d3.iter_mut()).zip(src)
+                {
+                    *a += k[0] * v;
+                    *b += k[1] * v;
+                    *c += k[2] * v;
+                    *d += k[3] * v;
+                }
+            }
+        } else {
+            for (j, dst) in block.chunks_mut(plane).enumerate() {
+                let o = o0 + j;
+                let g = o / ocg;
+                for i in 0..icg {
+                    let src = &x[(g * icg + i) * plane..(g * icg + i + 1) * plane];
+                    let k = w[o * icg + i];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d += k * v;
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn max_pool(x: &Tensor, k: usize, stride: usize) -> Result<Tensor, Error> {
