@@ -30,6 +30,8 @@ struct ConvSpec {
     kw: usize,
     stride: usize,
     pad: [usize; 4],
+    /// A Relu fused in at load time (the Relu was this Conv's only reader).
+    relu: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +61,9 @@ struct Step {
 #[derive(Debug, Clone)]
 pub(crate) struct Net {
     steps: Vec<Step>,
+    /// For each step, the values it reads for the last time (freed after it: a 12 MP photo's intermediates
+    /// would otherwise all stay in memory, which in wasm32 never shrinks).
+    last_reads: Vec<Vec<usize>>,
     consts: Vec<(usize, Value)>,
     input: usize,
     outputs: Vec<(String, usize)>,
@@ -109,6 +114,7 @@ fn op(node: &Node) -> Result<Op, Error> {
                 kw: us(k[1])?,
                 stride: us(strides[0])?,
                 pad: [us(pads[0])?, us(pads[1])?, us(pads[2])?, us(pads[3])?],
+                relu: false,
             })
         }
         "Relu" => Op::Relu,
@@ -213,7 +219,25 @@ impl Net {
                 slot.get(name.as_str()).map(|&id| (name.clone(), id)).ok_or(Error::Model("an output nothing writes"))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Net { steps, consts, input, outputs, slots: slot.len() })
+        let outputs: Vec<(String, usize)> = outputs;
+        let steps = fuse_relu(&steps, &outputs);
+        let mut last = vec![None; slot.len()];
+        for (n, step) in steps.iter().enumerate() {
+            for &i in step.inputs.iter().flatten() {
+                last[i] = Some(n);
+            }
+        }
+        let mut last_reads = vec![Vec::new(); steps.len()];
+        let is_const = |i: usize| consts.iter().any(|(c, _)| *c == i);
+        for (i, at) in last.iter().enumerate() {
+            if let Some(n) = at
+                && !is_const(i)
+                && !outputs.iter().any(|(_, o)| *o == i)
+            {
+                last_reads[*n].push(i);
+            }
+        }
+        Ok(Net { steps, last_reads, consts, input, outputs, slots: slot.len() })
     }
 
     /// Runs the network on a `[1, 3, H, W]` input; the outputs in the model's order, with their names.
@@ -223,9 +247,12 @@ impl Net {
             values[*id] = Some(value.clone());
         }
         values[self.input] = Some(Value::F(input));
-        for step in &self.steps {
+        for (step, done) in self.steps.iter().zip(&self.last_reads) {
             let args: Vec<Option<&Value>> = step.inputs.iter().map(|i| i.and_then(|i| values[i].as_ref())).collect();
             let out = eval(&step.op, &args)?;
+            for &i in done {
+                values[i] = None;
+            }
             values[step.output] = Some(out);
         }
         self.outputs
@@ -236,6 +263,26 @@ impl Net {
             })
             .collect()
     }
+}
+
+/// A Relu whose input is a Conv read by nothing else becomes part of that Conv (one pass less over memory).
+fn fuse_relu(steps: &[Step], outputs: &[(String, usize)]) -> Vec<Step> {
+    let readers = |slot: usize| steps.iter().flat_map(|s| s.inputs.iter().flatten()).filter(|&&i| i == slot).count();
+    let mut out: Vec<Step> = Vec::with_capacity(steps.len());
+    for step in steps {
+        if let (Op::Relu, [Some(src)]) = (&step.op, step.inputs.as_slice())
+            && readers(*src) == 1
+            && !outputs.iter().any(|(_, o)| o == src)
+            && let Some(conv) = out.iter_mut().rev().find(|s| s.output == *src)
+            && let Op::Conv(spec) = &mut conv.op
+        {
+            spec.relu = true;
+            conv.output = step.output;
+            continue;
+        }
+        out.push(step.clone());
+    }
+    out
 }
 
 fn f<'a>(args: &[Option<&'a Value>], i: usize) -> Result<&'a Tensor, Error> {
@@ -370,8 +417,32 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Value>, s: ConvSpec) -> Result<Tensor
     let ocg = oc / s.group;
     if kh == 1 && kw == 1 && s.stride == 1 && s.pad == [0; 4] {
         pointwise(&x.data, &w.data, bias.map(|b| b.as_slice()), &mut out, plane, icg, ocg);
-        return Ok(Tensor { dims: vec![1, oc, oh, ow], data: out });
+    } else if s.stride == 1 {
+        spatial(x, w, bias, &mut out, s, (oh, ow), ocg);
+    } else {
+        strided(x, w, bias, &mut out, s, (oh, ow), ocg);
     }
+    if s.relu {
+        for v in &mut out {
+            *v = v.max(0.0);
+        }
+    }
+    Ok(Tensor { dims: vec![1, oc, oh, ow], data: out })
+}
+
+/// A k×k convolution with stride 1: each kernel tap adds a shifted input row to an output row.
+fn spatial(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Vec<f32>>,
+    out: &mut [f32],
+    s: ConvSpec,
+    (oh, ow): (usize, usize),
+    ocg: usize,
+) {
+    let (h, wd) = (x.dims[2], x.dims[3]);
+    let [oc, icg, kh, kw] = [w.dims[0], w.dims[1], w.dims[2], w.dims[3]];
+    let plane = oh * ow;
     for o in 0..oc {
         let dst = &mut out[o * plane..(o + 1) * plane];
         dst.fill(bias.map_or(0.0, |b| b[o]));
@@ -384,34 +455,92 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Value>, s: ConvSpec) -> Result<Tensor
                     let k = wk[ky * kw + kx];
                     for oy in 0..oh {
                         // Input row of this output row and kernel row, if inside the (unpadded) input.
-                        let iy = (oy * s.stride + ky).wrapping_sub(s.pad[0]);
+                        let iy = (oy + ky).wrapping_sub(s.pad[0]);
                         if iy >= h {
                             continue;
                         }
                         let row = &src[iy * wd..(iy + 1) * wd];
                         let drow = &mut dst[oy * ow..(oy + 1) * ow];
-                        // Output columns whose input column ox * stride + kx - pad_left is in 0..wd.
-                        let lo = s.pad[1].saturating_sub(kx).div_ceil(s.stride);
-                        let hi = if wd + s.pad[1] > kx { ((wd + s.pad[1] - kx - 1) / s.stride + 1).min(ow) } else { 0 };
+                        // Output columns whose input column ox + kx - pad_left is in 0..wd.
+                        let lo = s.pad[1].saturating_sub(kx);
+                        let hi = (wd + s.pad[1]).saturating_sub(kx).min(ow);
                         if lo >= hi {
                             continue;
                         }
-                        let first = lo * s.stride + kx - s.pad[1];
-                        if s.stride == 1 {
-                            for (d, &v) in drow[lo..hi].iter_mut().zip(&row[first..first + (hi - lo)]) {
-                                *d += k * v;
-                            }
-                        } else {
-                            for (j, d) in drow[lo..hi].iter_mut().enumerate() {
-                                *d += k * row[first + j * s.stride];
-                            }
+                        let first = lo + kx - s.pad[1];
+                        for (d, &v) in drow[lo..hi].iter_mut().zip(&row[first..first + (hi - lo)]) {
+                            *d += k * v;
                         }
                     }
                 }
             }
         }
     }
-    Ok(Tensor { dims: vec![1, oc, oh, ow], data: out })
+}
+
+/// A k×k convolution with a stride above 1 (YuNet's first layer): each input channel is first split into
+/// `stride` column phases, so every kernel tap reads a contiguous run again.
+fn strided(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Vec<f32>>,
+    out: &mut [f32],
+    s: ConvSpec,
+    (oh, ow): (usize, usize),
+    ocg: usize,
+) {
+    let (c, h, wd) = (x.dims[1], x.dims[2], x.dims[3]);
+    let [oc, icg, kh, kw] = [w.dims[0], w.dims[1], w.dims[2], w.dims[3]];
+    let st = s.stride;
+    let plane = oh * ow;
+    let cp = wd.div_ceil(st);
+    // phased[ch][p][y][j] = x[ch][y][j * st + p] (0 past the row's end).
+    let mut phased = vec![0.0f32; c * st * h * cp];
+    for ch in 0..c {
+        for y in 0..h {
+            let row = &x.data[(ch * h + y) * wd..(ch * h + y + 1) * wd];
+            for (ix, &v) in row.iter().enumerate() {
+                phased[((ch * st + ix % st) * h + y) * cp + ix / st] = v;
+            }
+        }
+    }
+    for o in 0..oc {
+        let dst = &mut out[o * plane..(o + 1) * plane];
+        dst.fill(bias.map_or(0.0, |b| b[o]));
+        let g = o / ocg;
+        for i in 0..icg {
+            let ch = g * icg + i;
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let k = w.data[((o * icg + i) * kh + ky) * kw + kx];
+                    // Input column ox * st + q, q = kx - pad_left = st * a + p with p in 0..st.
+                    let q = kx as isize - s.pad[1] as isize;
+                    let (a, p) = (q.div_euclid(st as isize), q.rem_euclid(st as isize) as usize);
+                    if p >= wd {
+                        continue;
+                    }
+                    let cols = (wd - p).div_ceil(st) as isize;
+                    let lo = (-a).max(0) as usize;
+                    let hi = (cols - a).clamp(0, ow as isize) as usize;
+                    if lo >= hi {
+                        continue;
+                    }
+                    for oy in 0..oh {
+                        let iy = (oy * st + ky).wrapping_sub(s.pad[0]);
+                        if iy >= h {
+                            continue;
+                        }
+                        let base = ((ch * st + p) * h + iy) * cp;
+                        let from = (lo as isize + a) as usize;
+                        let src = &phased[base + from..base + from + (hi - lo)];
+                        for (d, &v) in dst[oy * ow + lo..oy * ow + hi].iter_mut().zip(src) {
+                            *d += k * v;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A 1×1 convolution (grouped or not): four output channels at a time, so each input plane is read once per
