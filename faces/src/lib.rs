@@ -20,6 +20,11 @@ pub use net::Tensor;
 /// The model file, committed verbatim from its source (model/README.md says where and how to regenerate it).
 pub const MODEL: &[u8] = include_bytes!("../model/yunet_n_dynamic.onnx");
 
+/// The side of the window [`Detector::measure_roll`] re-detects in, its probe angle and its most rounds.
+const ROLL_WINDOW: usize = 256;
+const ROLL_PROBE: f32 = 15.0;
+const ROLL_ROUNDS: usize = 3;
+
 /// The strides of the model's three output levels (cells of 8, 16 and 32 input pixels).
 const STRIDES: [usize; 3] = [8, 16, 32];
 
@@ -180,6 +185,54 @@ impl Detector {
         self.detect_at_size(rgb, width, height, options)
     }
 
+    /// The head's roll in degrees (sign as [`Face::roll_degrees`]), measured more truly than one detection's
+    /// eye line. YuNet's eye landmarks are pulled towards level (a 20° tilt reads as about 8°, and a window
+    /// de-rotated until the landmarks read level still holds about 3.5°), but about mirror-symmetric: the
+    /// face is re-detected in two windows de-rotated by the estimate ± `ROLL_PROBE`°, and the estimate moved
+    /// to where the two readings balance (the chord's zero), for `ROLL_ROUNDS` rounds. `face` is one of
+    /// [`Detector::detect`]'s faces for the same image. Costs up to `2 × ROLL_ROUNDS` detections of 256 × 256.
+    /// Measured on scikit-image's astronaut rotated 20°: 17.1° (one detection's eye line: 8°); the window's
+    /// scale matters (the face about 85 px tall; at 55 px the landmarks hardly follow the probe at all).
+    pub fn measure_roll(
+        &self,
+        rgb: &[u8],
+        width: usize,
+        height: usize,
+        face: &Face,
+        options: &Options,
+    ) -> Result<f32, Error> {
+        if width.checked_mul(height).and_then(|n| n.checked_mul(3)) != Some(rgb.len()) {
+            return Err(Error::Input("the buffer is not width × height RGB8"));
+        }
+        let (r, l) = (face.right_eye(), face.left_eye());
+        let centre = Point { x: (r.x + l.x) / 2.0, y: (r.y + l.y) / 2.0 };
+        // A window three face heights across, sampled at ROLL_WINDOW px: the face is then about 80 px tall.
+        let scale = 3.0 * face.height.max(face.width) / ROLL_WINDOW as f32;
+        let reading = |angle: f32| -> Result<Option<f32>, Error> {
+            let window = rotated_window(rgb, width, height, centre, angle.to_radians(), scale, ROLL_WINDOW);
+            let faces = self.detect_at_size(&window, ROLL_WINDOW, ROLL_WINDOW, options)?;
+            let mid = ROLL_WINDOW as f32 / 2.0;
+            let d = |f: &Face| (f.x + f.width / 2.0 - mid).hypot(f.y + f.height / 2.0 - mid);
+            Ok(faces.iter().min_by(|a, b| d(a).total_cmp(&d(b))).map(Face::roll_degrees))
+        };
+        let mut roll = face.roll_degrees();
+        for _ in 0..ROLL_ROUNDS {
+            // a = f(t - probe), b = f(t + probe) for the true residual t; f odd and locally linear.
+            let (Some(a), Some(b)) = (reading(roll + ROLL_PROBE)?, reading(roll - ROLL_PROBE)?) else {
+                break;
+            };
+            if b - a < 1.0 {
+                break; // the landmarks do not follow the probe: keep the estimate
+            }
+            let t = ROLL_PROBE * (a + b) / (b - a);
+            roll += t.clamp(-ROLL_PROBE, ROLL_PROBE);
+            if t.abs() < 0.25 {
+                break;
+            }
+        }
+        Ok(roll)
+    }
+
     fn detect_at_size(&self, rgb: &[u8], width: usize, height: usize, options: &Options) -> Result<Vec<Face>, Error> {
         let (pw, ph) = (width.div_ceil(32) * 32, height.div_ceil(32) * 32);
         let outputs = self.run(network_input(rgb, width, height))?;
@@ -278,6 +331,41 @@ fn shrink(rgb: &[u8], width: usize, height: usize, w: usize, h: usize) -> Vec<u8
             }
             let n = (ys.len() * xs.len()) as u32;
             out.extend(sum.iter().map(|&s| ((s + n / 2) / n) as u8));
+        }
+    }
+    out
+}
+
+/// A `size × size` RGB8 window of the image: output pixel (u, v) is the source at
+/// `centre + R(angle) · ((u, v) - size / 2) · scale` (bilinear, edges repeated), so a line at `angle` in the
+/// source (y down) is level in the window.
+fn rotated_window(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    centre: Point,
+    angle: f32,
+    scale: f32,
+    size: usize,
+) -> Vec<u8> {
+    let (sin, cos) = angle.sin_cos();
+    let half = size as f32 / 2.0;
+    let (mx, my) = ((width - 1) as f32, (height - 1) as f32);
+    let mut out = Vec::with_capacity(size * size * 3);
+    for v in 0..size {
+        for u in 0..size {
+            let (du, dv) = ((u as f32 + 0.5 - half) * scale, (v as f32 + 0.5 - half) * scale);
+            let sx = (centre.x + cos * du - sin * dv - 0.5).clamp(0.0, mx);
+            let sy = (centre.y + sin * du + cos * dv - 0.5).clamp(0.0, my);
+            let (x0, y0) = (sx.floor() as usize, sy.floor() as usize);
+            let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            for c in 0..3 {
+                let p = |x: usize, y: usize| f32::from(rgb[(y * width + x) * 3 + c]);
+                let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
+                let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
+                out.push((top + (bottom - top) * fy).round().clamp(0.0, 255.0) as u8);
+            }
         }
     }
     out
