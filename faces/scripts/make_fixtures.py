@@ -7,6 +7,8 @@ For each image this writes, under faces/tests/fixtures/:
   <name>.ref.z   zlib( for each model output in the model's order: u32 LE count, count f32 LE )
                  -- onnxruntime's raw outputs for the network input the crate builds (BGR, 0..255,
                  zero-padded to a multiple of 32 at the right and bottom), written only for `REF_IMAGES`
+  astronaut_295x413.jpg, chelsea.jpg  JPEGs for the CLI's test (`intake check photo --json` reports faces):
+                 the astronaut framed as an ID photo (5:7, 295 x 413) and the cat
   expected.json  per image: OpenCV FaceDetectorYN's detections (an independent decoder + NMS on the same
                  model, OpenCV's own DNN engine) and OpenCV Haar cascade faces/eyes (an independent detector)
 
@@ -117,6 +119,10 @@ def main():
             "best_score": round(best, 4),
         }
         print(name, w, h, "yunet faces:", len(faces), "haar:", haar, "best score %.3f" % best)
+    ast = skimage.data.astronaut()
+    portrait = area_resize(ast[0:358, 96:352], 295, 413)  # 256 x 358 is 5:7, the face in its upper half
+    cv2.imwrite(os.path.join(OUT, "astronaut_295x413.jpg"), portrait[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    cv2.imwrite(os.path.join(OUT, "chelsea.jpg"), skimage.data.chelsea()[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
