@@ -662,3 +662,100 @@ fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor, Error> {
     }
     Ok(Tensor { dims, data: out })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A direct, obviously correct convolution to hold the fast paths to.
+    fn naive(x: &Tensor, w: &Tensor, b: &[f32], s: ConvSpec) -> Tensor {
+        let (c, h, wd) = (x.dims[1], x.dims[2], x.dims[3]);
+        let [oc, icg] = [w.dims[0], w.dims[1]];
+        let (oh, ow) =
+            ((h + s.pad[0] + s.pad[2] - s.kh) / s.stride + 1, (wd + s.pad[1] + s.pad[3] - s.kw) / s.stride + 1);
+        let ocg = oc / s.group;
+        let mut out = vec![0.0; oc * oh * ow];
+        for o in 0..oc {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = b[o];
+                    for i in 0..icg {
+                        let ch = (o / ocg) * icg + i;
+                        for ky in 0..s.kh {
+                            for kx in 0..s.kw {
+                                let iy = (oy * s.stride + ky) as isize - s.pad[0] as isize;
+                                let ix = (ox * s.stride + kx) as isize - s.pad[1] as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
+                                    acc += w.data[((o * icg + i) * s.kh + ky) * s.kw + kx]
+                                        * x.data[(ch * h + iy as usize) * wd + ix as usize];
+                                }
+                            }
+                        }
+                    }
+                    out[(o * oh + oy) * ow + ox] = if s.relu { acc.max(0.0) } else { acc };
+                }
+            }
+        }
+        assert_eq!(c, icg * s.group);
+        Tensor { dims: vec![1, oc, oh, ow], data: out }
+    }
+
+    fn pseudo(n: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_conv_path_matches_a_direct_convolution() {
+        // (channels in, out, group, kernel, stride, pads t l b r, height, width, relu): the model's shapes and
+        // the ones it does not use (odd sizes, asymmetric padding, stride 2 and 3, groups not a multiple of 4).
+        let cases = [
+            (3, 16, 1, 3, 2, [1, 1, 1, 1], 32, 32, true),
+            (3, 5, 1, 3, 2, [1, 0, 2, 1], 13, 11, false),
+            (4, 6, 2, 3, 3, [0, 2, 1, 0], 10, 17, false),
+            (16, 16, 16, 3, 1, [1, 1, 1, 1], 9, 7, true),
+            (8, 12, 4, 3, 1, [2, 0, 0, 1], 6, 5, false),
+            (64, 64, 1, 1, 1, [0; 4], 5, 9, true),
+            (6, 10, 2, 1, 1, [0; 4], 4, 3, false),
+            (5, 7, 1, 1, 1, [0; 4], 3, 3, false),
+            (3, 4, 1, 1, 2, [0; 4], 7, 8, false),
+        ];
+        for (n, (c, oc, group, k, stride, pad, h, w, relu)) in cases.into_iter().enumerate() {
+            let spec = ConvSpec { group, kh: k, kw: k, stride, pad, relu };
+            let x = Tensor { dims: vec![1, c, h, w], data: pseudo(c * h * w, n as u32 + 1) };
+            let wt = Tensor { dims: vec![oc, c / group, k, k], data: pseudo(oc * c / group * k * k, n as u32 + 100) };
+            let b = pseudo(oc, n as u32 + 200);
+            let bias = Value::F(Tensor { dims: vec![oc], data: b.clone() });
+            let got = conv(&x, &wt, Some(&bias), spec).unwrap();
+            let want = naive(&x, &wt, &b, spec);
+            assert_eq!(got.dims, want.dims, "case {n}");
+            for (i, (a, e)) in got.data.iter().zip(&want.data).enumerate() {
+                assert!((a - e).abs() < 1e-4, "case {n} element {i}: {a} vs {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn shape_ops_and_reshape_follow_onnx() {
+        assert_eq!(reshape_dims(&[1, 4, 5, 6], &[0, -1, 3]).unwrap(), vec![1, 40, 3]);
+        assert!(reshape_dims(&[1, 4, 5, 6], &[0, -1, 7]).is_err());
+        let t = Tensor { dims: vec![1, 2, 2, 3], data: (0..12).map(|v| v as f32).collect() };
+        let nhwc = transpose(&t, &[0, 2, 3, 1]).unwrap();
+        assert_eq!(nhwc.dims, vec![1, 2, 3, 2]);
+        assert_eq!(&nhwc.data[..6], &[0.0, 6.0, 1.0, 7.0, 2.0, 8.0]);
+        let up = resize(&t, &[None, None, Some(&Value::F(Tensor { dims: vec![4], data: vec![1.0, 1.0, 2.0, 2.0] }))])
+            .unwrap();
+        assert_eq!(up.dims, vec![1, 2, 4, 6]);
+        assert_eq!(&up.data[..6], &[0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
+        let pooled = max_pool(&t, 2, 2).unwrap();
+        assert_eq!(pooled.dims, vec![1, 2, 1, 1]);
+        assert_eq!(pooled.data, vec![4.0, 10.0]);
+    }
+}
