@@ -2,7 +2,8 @@
 //! chelsea the cat) and composites made from them. `faces/scripts/make_fixtures.py` wrote the fixtures:
 //! onnxruntime's raw outputs for the very network input this crate builds, OpenCV FaceDetectorYN's decoded
 //! faces (its own engine, decoder and NMS), and OpenCV's Haar cascades (a different detector). No Python runs
-//! at test time.
+//! at test time. (Native only: it reads its fixtures from disk; `tests/wasm.rs` is the wasm32 side.)
+#![cfg(not(target_arch = "wasm32"))]
 
 use intake_faces::{Detector, Face, Options, network_input};
 use serde_json::Value;
