@@ -186,6 +186,17 @@ fn a_large_image_is_shrunk_and_its_faces_scaled_back() {
     }
 }
 
+/// Tiny, thin and extreme images run (the padding to 32 keeps every level at least one cell) and find nothing.
+#[test]
+fn odd_sizes_run_and_find_no_face_in_flat_grey() {
+    let det = detector();
+    for (w, h) in [(1, 1), (31, 33), (33, 1), (1, 700), (5000, 20), (64, 64)] {
+        let grey = vec![128u8; w * h * 3];
+        let faces = det.detect(&grey, w, h, &Options::default()).unwrap_or_else(|e| panic!("{w}×{h}: {e}"));
+        assert!(faces.is_empty(), "{w}×{h}: {faces:?}");
+    }
+}
+
 #[test]
 fn bad_input_is_refused_not_guessed() {
     let det = detector();
