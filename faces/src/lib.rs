@@ -196,8 +196,9 @@ impl Detector {
     /// face is re-detected in two windows de-rotated by the estimate ± `ROLL_PROBE`°, and the estimate moved
     /// to where the two readings balance (the chord's zero), for `ROLL_ROUNDS` rounds. `face` is one of
     /// [`Detector::detect`]'s faces for the same image. Costs up to `2 × ROLL_ROUNDS` detections of 256 × 256.
-    /// Measured on scikit-image's astronaut rotated 20°: 18.9° of change (−16.6° against the upright eye line's 2.3°; one detection's eye line: 8°); the window's
-    /// scale matters (the face about 85 px tall; at 55 px the landmarks hardly follow the probe at all).
+    /// Measured on scikit-image's astronaut rotated 20°: 18.9° of change (−16.6° against the upright eye
+    /// line's 2.3°; one detection's eye line: 8°); the window's scale matters (the face about 85 px tall; at
+    /// 55 px the landmarks hardly follow the probe at all).
     pub fn measure_roll(
         &self,
         rgb: &[u8],
