@@ -12,9 +12,10 @@ For each image this writes, under faces/tests/fixtures/:
   expected.json  per image: OpenCV FaceDetectorYN's detections (an independent decoder + NMS on the same
                  model, OpenCV's own DNN engine) and OpenCV Haar cascade faces/eyes (an independent detector)
 
-Reproduce (versions this was generated with in brackets):
-  python3 -m venv .venv && .venv/bin/pip install onnxruntime==1.32.0 scikit-image==0.26.0 \
-      opencv-python-headless==4.14.0 (5.x has no CascadeClassifier) numpy==2.4.6
+Reproduce (the versions these fixtures were generated with; OpenCV 5.x has no CascadeClassifier, and
+OpenCV 4's importer needs the static-shape copy `static_model` makes). Re-running rewrites the same bytes.
+  python3 -m venv .venv && .venv/bin/pip install onnx==1.23.2 onnxruntime==1.32.0 scikit-image==0.26.0 \
+      opencv-python-headless==4.14.0.94 numpy==2.4.6
   .venv/bin/python faces/scripts/make_fixtures.py
 """
 import json
