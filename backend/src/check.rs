@@ -142,7 +142,8 @@ pub(crate) fn run(args: &CheckArgs) -> ExitCode {
         (None, _) => outcome.report.passes(),
     };
     let text = if args.json {
-        json_report(&outcome, passes, written.as_ref(), profile.id.as_str(), args.kind)
+        let faces = (args.kind == Kind::Photo).then(|| faces_report(&bytes));
+        json_report(&outcome, passes, written.as_ref(), profile.id.as_str(), args.kind, faces.as_ref())
     } else {
         human_report(&outcome, passes, written.as_ref(), &args.file, profile.id.as_str())
     };
@@ -156,7 +157,74 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn json_report(o: &Outcome, passes: bool, written: Option<&PathBuf>, profile: &str, kind: Kind) -> String {
+/// The faces in the photo as given, seen upright, in the file's upright pixel coordinates: boxes, scores,
+/// the five landmarks, the eye line's roll and the roll measured by [`intake_faces::Detector::measure_roll`].
+/// Not yet part of the verdict (issue 14's next phase wires `photo.no_face` and friends into `photo::check`).
+fn faces_report(bytes: &[u8]) -> serde_json::Value {
+    use intake_rules::decode::{self, DecodeLimits};
+    use intake_rules::resample::{Rect, area_resize_oriented};
+    let decoded = match decode::decode(bytes, &DecodeLimits::DEFAULT) {
+        Ok(d) => d,
+        Err(e) => return json!({ "error": format!("not decoded: {e:?}") }),
+    };
+    let detector = match intake_faces::Detector::new() {
+        Ok(d) => d,
+        Err(e) => return json!({ "error": e.to_string() }),
+    };
+    let options = intake_faces::Options::default();
+    // Upright, and shrunk to the detector's working size in the same pass (area average).
+    let (uw, uh) = decoded.upright_dimensions();
+    let (rw, rh) = decoded.raw.dimensions();
+    let max_side = u32::try_from(options.max_side).unwrap_or(u32::MAX);
+    let scale = (f64::from(uw.max(uh)) / f64::from(max_side)).max(1.0);
+    let (sw, sh) = (((f64::from(rw) / scale).round() as u32).max(1), ((f64::from(rh) / scale).round() as u32).max(1));
+    let full = Rect { x: 0.0, y: 0.0, w: rw as f32, h: rh as f32 };
+    let upright = area_resize_oriented(&decoded.raw, full, sw, sh, decoded.orientation);
+    let (w, h) = (upright.width() as usize, upright.height() as usize);
+    let (fx, fy) = (uw as f32 / w as f32, uh as f32 / h as f32);
+    let found = match detector.detect(upright.as_raw(), w, h, &options) {
+        Ok(f) => f,
+        Err(e) => return json!({ "error": e.to_string() }),
+    };
+    let point = |p: intake_faces::Point| json!([p.x * fx, p.y * fy]);
+    let faces: Vec<serde_json::Value> = found
+        .iter()
+        .map(|f| {
+            let measured = detector.measure_roll(upright.as_raw(), w, h, f, &options).ok();
+            let l = f.landmarks;
+            json!({
+                "box": { "x": f.x * fx, "y": f.y * fy, "width": f.width * fx, "height": f.height * fy },
+                "score": f.score,
+                "landmarks": {
+                    "right_eye": point(l[0]),
+                    "left_eye": point(l[1]),
+                    "nose": point(l[2]),
+                    "mouth_right": point(l[3]),
+                    "mouth_left": point(l[4]),
+                },
+                "eye_distance": f.eye_distance() * fx,
+                "eye_line_roll_degrees": f.roll_degrees(),
+                "roll_degrees": measured,
+            })
+        })
+        .collect();
+    json!({
+        "model": "YuNet-n (libfacedetection.train yunet_n_dynamic.onnx, Apache-2.0)",
+        "detected_at": [w, h],
+        "score_threshold": options.score_threshold,
+        "count": faces.len(),
+        "faces": faces,
+    })
+}
+
+fn json_report(
+    o: &Outcome,
+    passes: bool,
+    written: Option<&PathBuf>,
+    profile: &str,
+    kind: Kind,
+    faces: Option<&serde_json::Value>,
+) -> String {
     let fixed = o.fixed.as_ref().map(|f| {
         json!({
             "path": written.map(|p| p.display().to_string()),
@@ -174,6 +242,7 @@ fn json_report(o: &Outcome, passes: bool, written: Option<&PathBuf>, profile: &s
         "kind": format!("{kind:?}"),
         "profile": (kind == Kind::Photo).then_some(profile),
         "fixed": fixed,
+        "faces": faces,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }

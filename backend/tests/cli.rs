@@ -155,3 +155,34 @@ fn codes_command_prints_the_catalog() {
     let text = stdout(&out);
     assert!(text.contains("`photo.background_not_uniform`") && text.contains("`document.sides_swapped`"));
 }
+
+/// `--json` reports the faces of a photo (issue 14, phase 1: reported, not yet judged): scikit-image's
+/// astronaut framed as an ID photo has one face with its eyes level in the upper half, the cat none.
+#[test]
+fn check_photo_json_reports_faces_landmarks_and_roll() {
+    let faces_fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("../faces/tests/fixtures").join(name);
+    let out = intake(&["check", "photo", faces_fixture("astronaut_295x413.jpg").to_str().unwrap(), "--json"]);
+    let v = json(&out);
+    let faces = &v["faces"];
+    assert_eq!(faces["count"], 1, "{faces}");
+    let face = &faces["faces"][0];
+    let (r, l) = (&face["landmarks"]["right_eye"], &face["landmarks"]["left_eye"]);
+    let (rx, ry, lx, ly) =
+        (r[0].as_f64().unwrap(), r[1].as_f64().unwrap(), l[0].as_f64().unwrap(), l[1].as_f64().unwrap());
+    assert!(rx < lx && (100.0..200.0).contains(&rx) && (100.0..200.0).contains(&lx), "{face}");
+    assert!(ry < 413.0 / 2.0 && ly < 413.0 / 2.0, "the eyes are in the upper half: {face}");
+    assert!(face["roll_degrees"].as_f64().unwrap().abs() < 6.0, "{face}");
+    assert!(face["eye_distance"].as_f64().unwrap() > 30.0, "{face}");
+
+    let out = intake(&["check", "photo", faces_fixture("chelsea.jpg").to_str().unwrap(), "--json"]);
+    assert_eq!(json(&out)["faces"]["count"], 0, "the cat");
+
+    // The synthetic corpus photo has a drawn face: found, in the file's upright coordinates.
+    let out = intake(&["check", "photo", fixture("photo/camera_exif6_gps.jpg").to_str().unwrap(), "--json"]);
+    let v = json(&out);
+    assert_eq!(v["faces"]["count"], 1, "{}", v["faces"]);
+    // The file is 2000 × 1500 stored, EXIF 6: upright 1500 × 2000, detected at 480 × 640; the face is centred.
+    let eyes = &v["faces"]["faces"][0]["landmarks"];
+    let mid = (eyes["right_eye"][0].as_f64().unwrap() + eyes["left_eye"][0].as_f64().unwrap()) / 2.0;
+    assert!((675.0..825.0).contains(&mid), "upright coordinates of the full-size file (centre 750): {mid}");
+}
