@@ -43,8 +43,9 @@ cargo fmt --all --check
 step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "clippy (wasm32: rules and widget)"
+step "clippy (wasm32: rules, widget and the face detector)"
 cargo clippy --target wasm32-unknown-unknown -p intake-rules -p intake-widget --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p intake-faces --all-targets --locked -- -D warnings
 
 step "rules without the PDF parser (the widget's first load): clippy, and a PDF is never accepted"
 cargo clippy -p intake-rules --no-default-features --lib --locked -- -D warnings
@@ -72,11 +73,14 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 [ -x "$CHROMEDRIVER" ] || { echo "chromedriver not found at $CHROMEDRIVER (apt-get install chromium-driver)" >&2; exit 1; }
 WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" cargo test --target wasm32-unknown-unknown -p intake-widget --locked
 
-step "browser end-to-end tests (intake serve, platform sandbox, oidc-provider): every scenario in Chromium; in Firefox and WebKit the whole submission, the refused photo, the draft (reload, back/forward, gone after submit) and the image corpus (engines.test.mjs, corpus.test.mjs); screenshots in tests/e2e/artifacts/"
+step "the face detector in wasm32 (Node): the same faces as natively and as OpenCV"
+cargo test --target wasm32-unknown-unknown -p intake-faces --test wasm --locked
+
+step "browser end-to-end tests (intake serve, platform sandbox, oidc-provider): every scenario in Chromium; in Firefox and WebKit the whole submission, the refused photo, every draft scenario of the standalone page (reload, back/forward, gone after submit, a second person, sign-out, a reopened tab, an expired sign-in) and the image corpus (engines.test.mjs, corpus.test.mjs); screenshots in tests/e2e/artifacts/"
 INTAKE_E2E_ENGINES="${INTAKE_E2E_ENGINES:-firefox,webkit}" npm run -s e2e
 
 step "benchmarks compile (run them with cargo bench; numbers in BENCHMARKS.md)"
-cargo bench -p intake-rules -p intake --no-run --locked
+cargo bench -p intake-rules -p intake -p intake-faces --no-run --locked
 
 step "cargo-deny: licences, bans and sources (deny.toml); advisories need the RustSec database, which cannot be fetched here"
 cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0.20.2' || cargo install cargo-deny --version 0.20.2 --locked
