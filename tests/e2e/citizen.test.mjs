@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
-import { startStack, until } from './harness.mjs';
+import { sleep, startStack, until } from './harness.mjs';
 import { choose, currentStep, fillForm, fixture, formValues, open, toDocuments } from './flow.mjs';
 import { assertNoPageProblems, inspectStep } from './pages.mjs';
 import { scenario, UI_READY } from './ui.mjs';
@@ -333,4 +333,49 @@ scenario('the archive step shows only what the archive holds, in words that fit 
   assert.ok(a.values.every((v) => v.length > 0), `no blank rows: ${JSON.stringify(a.values)}`);
   assert.doesNotMatch(a.text, /不可修改|您持有/);
   await page.context().close();
+});
+
+/** A certificate holder from identity to the receipt at 360×740, counting actions; `reloadAfter` files reloads the page once. */
+async function holderActions(person, { reloadAfter = null } = {}) {
+  const page = await open(stack, person, { width: 360, height: 740 });
+  await countActions(page);
+  let earlier = [];
+  for (const s of ['identity', 'archive']) {
+    await page.locator(`section[data-step="${s}"] [data-action="next"]`).click();
+  }
+  await page.locator('section[data-step="form"]').waitFor();
+  // Only what is required: the email is optional.
+  await fillForm(page, formValues(person, { email: '' }));
+  await page.locator('section[data-step="form"] [data-action="next"]').click();
+  await page.locator('section[data-step="documents"]').waitFor();
+  const files = [['photo', 'photo/standard_295x413.jpg'], ['id_front', 'document/id_front.jpg'], ['id_back', 'document/id_back.jpg'], ['work_certificate', 'file/work_certificate.pdf']];
+  for (const [i, [part, file]] of files.entries()) {
+    if (i === reloadAfter) {
+      await sleep(1500); // past the draft's save debounce after the last file
+      await until('the draft to be saved', async () => (await page.locator('[data-draft-status="saved"]').count()) === 1, { timeoutMs: 10_000 });
+      earlier = await actions(page);
+      await page.reload();
+      await page.locator('section[data-step="documents"]').waitFor({ timeout: 30_000 });
+      await countActions(page);
+    }
+    assert.equal((await choose(page, part, fixture(file))).state, 'ok', `${person}: ${part}`);
+  }
+  await page.locator('section[data-step="documents"] [data-action="next"]').click();
+  await page.locator('section[data-step="review"]').waitFor({ timeout: 10_000 }).catch(async () => {
+    assert.fail(`${person}: stuck on ${await currentStep(page)}: ${await summary(page).textContent().catch(() => '')}`);
+  });
+  await page.locator('section[data-step="review"] [data-action="submit"]').click();
+  await page.locator('[data-receipt-number]').waitFor({ timeout: 120_000 });
+  const all = [...earlier, ...(await actions(page))];
+  await page.context().close();
+  return all;
+}
+
+scenario('user actions: a certificate holder needs at most 10, and a reload on the documents step costs at most 2 more', async () => {
+  const plain = await holderActions('xiamen-holder');
+  console.log(`# actions, certificate holder (xiamen-holder): ${plain.length}: ${plain.join(' | ')}`);
+  assert.ok(plain.length <= 10, `at most 10 for a holder (${plain.length})`);
+  const reloaded = await holderActions('rare-name', { reloadAfter: 2 });
+  console.log(`# actions, certificate holder with a reload on documents (rare-name): ${reloaded.length}: ${reloaded.join(' | ')}`);
+  assert.ok(reloaded.length - plain.length <= 2, `at most 2 extra after a reload (${reloaded.length - plain.length})`);
 });
