@@ -1009,7 +1009,8 @@ impl State {
         let items = self.summary_items();
         let n = items.len();
         let (zh, en): (Vec<_>, Vec<_>) = items.into_iter().map(|i| i.text).unzip();
-        self.say(format!("有{n}处需要处理：{}", zh.join("")), format!("There are {n} problems: {}", en.join(" ")));
+        let en_head = if n == 1 { "There is 1 problem".to_owned() } else { format!("There are {n} problems") };
+        self.say(format!("有{n}处需要处理：{}", zh.join("")), format!("{en_head}: {}", en.join(" ")));
     }
 
     /// True when every rule passes and every warning is acknowledged.
@@ -1514,6 +1515,7 @@ mod tests {
         }
         assert!(s.live.0.starts_with(&format!("有{}处需要处理：", items.len())), "{:?}", s.live);
         assert!(s.live.0.contains(&items[0].text.0), "announced with its lines");
+        assert!(s.live.1.starts_with(&format!("There are {} problems: ", items.len())), "{:?}", s.live);
         // Pressing again shows it again (the view refocuses it); fixing a field drops its line.
         s.apply(Action::Next);
         assert_eq!(s.summary, 2);
