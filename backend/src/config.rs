@@ -322,8 +322,10 @@ pub struct HelpConfig {
     pub ixiamen_en: String,
     /// iXiamen hotlines.
     pub ixiamen_hotlines: Vec<String>,
-    /// iXiamen service window address, zh-CN.
+    /// iXiamen service window address with the window numbers, zh-CN.
     pub ixiamen_window_zh: String,
+    /// The same in English.
+    pub ixiamen_window_en: String,
     /// The collection system's consultation hotline (FAQ 3).
     pub system_hotline: String,
 }
@@ -331,10 +333,11 @@ pub struct HelpConfig {
 impl Default for HelpConfig {
     fn default() -> Self {
         HelpConfig {
-            ixiamen_zh: "登录、注册、验证码或密码问题请查看 i厦门 网站注册指南，或使用网站右下角的在线人工客服。".into(),
+            ixiamen_zh: "登录、注册、验证码或密码问题请查看i厦门网站注册指南，或使用网站右下角的在线人工客服。".into(),
             ixiamen_en: "For sign-in, registration, SMS code or password problems, read the iXiamen registration guide or use the online service at the lower right of the iXiamen website.".into(),
             ixiamen_hotlines: vec!["5051516".into(), "5051180".into()],
-            ixiamen_window_zh: "厦门市行政服务中心 A 区 3 楼 i厦门服务窗口（湖里区云顶北路 842 号）".into(),
+            ixiamen_window_zh: "厦门市湖里区云顶北路842号厦门市行政服务中心A区3楼，i厦门服务窗口19号、20号".into(),
+            ixiamen_window_en: "iXiamen service windows 19 and 20, Hall A, 3rd floor, Xiamen Administrative Service Center, No. 842 Yunding North Road, Huli District, Xiamen".into(),
             system_hotline: "5398135".into(),
         }
     }

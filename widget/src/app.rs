@@ -17,10 +17,11 @@ use yew::prelude::*;
 
 use crate::api::Api;
 use crate::i18n::Lang;
-use crate::imaging::{ImageResult, Imaging};
+use crate::imaging::Imaging;
 use crate::profile_summary;
 use crate::state::{
-    Action, DRAFT_MAX_BYTES, DraftStatus, Load, PartState, Session, Slot, State, Step, Upload, get_field, review_rows,
+    Action, DRAFT_MAX_BYTES, DraftStatus, Load, PartState, Session, Slot, State, Step, SummaryItem, Upload, get_field,
+    review_rows,
 };
 
 /// What the host handed over at mount time.
@@ -301,6 +302,20 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
+    // "Next" that cannot proceed: the error summary scrolls into view and takes focus, every press.
+    let summary = use_node_ref();
+    {
+        let summary = summary.clone();
+        use_effect_with(state.summary, move |n| {
+            if *n > 0
+                && let Some(el) = summary.cast::<web_sys::HtmlElement>()
+            {
+                el.scroll_into_view();
+                let _ = el.focus();
+            }
+        });
+    }
+
     let l = state.lang;
     let body = match &state.load {
         Load::Loading => html! { <p class="ix-loading" role="status">{ l.pick("正在加载…", "Loading…") }</p> },
@@ -319,7 +334,7 @@ pub fn App(props: &AppProps) -> Html {
                 </section>
             }
         }
-        Load::Ready(session) => step_view(&state, &dispatch, &env, session, &heading),
+        Load::Ready(session) => step_view(&state, &dispatch, &env, session, &heading, &summary),
     };
 
     let auth_prompt = if state.auth_required {
@@ -395,7 +410,10 @@ pub fn App(props: &AppProps) -> Html {
         DraftStatus::Idle => html! {},
     };
 
-    let lang_switch = Callback::from(move |_| dispatch.dispatch(Action::SetLang(l.other())));
+    let lang_switch = Callback::from(move |_| {
+        crate::i18n::store(l.other());
+        dispatch.dispatch(Action::SetLang(l.other()));
+    });
     html! {
         <div class="ix-root" lang={l.tag()}>
             <header class="ix-header">
@@ -436,7 +454,14 @@ fn stepper(state: &State) -> Html {
     }
 }
 
-fn step_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Rc<Session>, heading: &NodeRef) -> Html {
+fn step_view(
+    state: &State,
+    dispatch: &Dispatch,
+    env: &Rc<Env>,
+    session: &Rc<Session>,
+    heading: &NodeRef,
+    summary: &NodeRef,
+) -> Html {
     let l = state.lang;
     let step = state.step;
     let content = match step {
@@ -444,7 +469,7 @@ fn step_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Rc<Ses
         Step::Archive => archive_view(state, session),
         Step::Form => form_view(state, dispatch),
         Step::Documents => documents_view(state, dispatch, env, session),
-        Step::Review => review_view(state, dispatch, env),
+        Step::Review => review_view(state, dispatch, env, session),
         Step::Receipt => receipt_view(state, session),
     };
     let next = {
@@ -459,7 +484,10 @@ fn step_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Rc<Ses
     html! {
         <section class="ix-step" data-step={step.name()} aria-labelledby={title_id.clone()}>
             <h2 id={title_id} tabindex="-1" ref={heading.clone()}>{ l.pair(step.labels()) }</h2>
+            { error_summary(l, &state.summary_shown(), summary) }
             { content }
+            // Help on every step, above the navigation ("next" stays the step's last control).
+            if step != Step::Review { { help_panel(l, session) } }
             // Review has its own navigation (back + submit); the receipt has none.
             if !matches!(step, Step::Receipt | Step::Review) {
                 <div class="ix-nav">
@@ -473,20 +501,65 @@ fn step_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Rc<Ses
     }
 }
 
+/// The GOV.UK-style error summary: a heading, then one link per problem that moves focus to its
+/// control or part (looked up in the widget's own root: it lives in a shadow root).
+fn error_summary(l: Lang, items: &[SummaryItem], node: &NodeRef) -> Html {
+    if items.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="ix-summary" data-error-summary="" tabindex="-1" ref={node.clone()} aria-labelledby="ix-summary-title">
+            <h3 id="ix-summary-title">{ l.pick("请先处理以下问题", "There is a problem") }</h3>
+            <ul>
+                { for items.iter().map(|i| {
+                    let target = i.target.clone();
+                    let onclick = Callback::from(move |e: MouseEvent| {
+                        e.prevent_default();
+                        let el = e
+                            .target()
+                            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                            .and_then(|a| a.closest(".ix-root").ok().flatten())
+                            .and_then(|root| root.query_selector(&format!("#{target}")).ok().flatten())
+                            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+                        if let Some(el) = el {
+                            let _ = el.focus();
+                            // Its label too: the field's (or the part's) box from its top.
+                            if let Ok(Some(b)) = el.closest(".ix-field, .ix-part") {
+                                b.scroll_into_view();
+                            }
+                        }
+                    });
+                    html! { <li><a href={format!("#{}", i.target)} data-summary-target={i.target.clone()} {onclick}>{ l.pick(&i.text.0, &i.text.1) }</a></li> }
+                }) }
+            </ul>
+        </div>
+    }
+}
+
 // ------------------------------------------------------------------ identity
 
+/// A hotline as a `tel:` link with Xiamen's area code (FAQ 2, 3): `0592-5051516`, `tel:+86-592-5051516`.
+fn tel(n: &str) -> Html {
+    let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+    let local = digits.strip_prefix("0592").unwrap_or(&digits);
+    html! { <a href={format!("tel:+86-592-{local}")} data-tel="">{ format!("0592-{local}") }</a> }
+}
+
+/// The help panel, on every step: iXiamen's online service, hotlines and window (FAQ 2), the
+/// collection hotline (FAQ 3).
 fn help_panel(l: Lang, session: &Session) -> Html {
     let h = &session.config.help;
     html! {
-        <details class="ix-help">
-            <summary>{ l.pick("登录或账号遇到问题？", "Problems signing in or with your account?") }</summary>
+        <details class="ix-help" data-help="">
+            <summary>{ l.pick("帮助与咨询电话", "Help and hotlines") }</summary>
             <p>{ l.pick(&h.ixiamen_zh, &h.ixiamen_en) }</p>
-            <p>{ l.pick("i厦门热线：", "iXiamen hotlines: ") }{ h.ixiamen_hotlines.join(" / ") }</p>
+            <p>{ l.pick("i厦门热线：", "iXiamen hotlines: ") }
+                { for h.ixiamen_hotlines.iter().enumerate().map(|(i, n)| html! { <>{ if i > 0 { " / " } else { "" } }{ tel(n) }</> }) }</p>
             if !h.ixiamen_window_zh.is_empty() {
-                <p>{ l.pick("服务窗口：", "Service window: ") }<span lang="zh-CN">{ &h.ixiamen_window_zh }</span></p>
+                <p>{ l.pick("服务窗口：", "Service window: ") }{ l.pick(&h.ixiamen_window_zh, if h.ixiamen_window_en.is_empty() { &h.ixiamen_window_zh } else { &h.ixiamen_window_en }) }</p>
             }
             if !h.system_hotline.is_empty() {
-                <p>{ l.pick("采集系统咨询电话：", "Collection system hotline: ") }{ &h.system_hotline }</p>
+                <p>{ l.pick("采集系统咨询电话：", "Collection system hotline: ") }{ tel(&h.system_hotline) }</p>
             }
         </details>
     }
@@ -512,7 +585,6 @@ fn identity_view(state: &State, session: &Session) -> Html {
                              "Your name contains a rare character registered in pinyin. It is collected exactly as iXiamen registered it; to correct it, bring your ID to a service window.") }
                 </p>
             }
-            { help_panel(l, session) }
         </>
     }
 }
@@ -532,25 +604,61 @@ fn archive_view(state: &State, session: &Session) -> Html {
     let b = &a.basic;
     // Labels and choice names from the field table, as the form and the review show them.
     let label = |path: &str| intake_rules::form::field(path).map(|f| l.pair(f.labels()).to_owned()).unwrap_or_default();
-    let choice = |path: &str, v: &Option<String>| {
-        let value = v.clone().unwrap_or_default();
+    let choice = |path: &str, value: &str| {
         intake_rules::form::field(path)
             .and_then(|f| f.kind.options().into_iter().find(|(wire, _)| *wire == value))
-            .map_or(value, |(_, labels)| l.pair(labels).to_owned())
+            .map_or(value.to_owned(), |(_, labels)| l.pair(labels).to_owned())
     };
+    // Only what the archive holds (FAQ 8): a row per value on record.
+    let mut rows: Vec<(&str, String)> = Vec::new();
+    let mut row = |path: &'static str, v: &Option<String>, is_choice: bool| {
+        if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+            rows.push((path, if is_choice { choice(path, v) } else { v.to_owned() }));
+        }
+    };
+    row("unit.name", &b.unit.name, false);
+    row("post.position", &b.position, false);
+    row("qualification.title", &b.title, true);
+    row("education.level", &b.education.level, true);
+    row("education.school", &b.education.school, false);
+    let elsewhere = a.certificate_origin.as_deref() == Some("elsewhere");
+    let (zh, en) = match (a.holds_certificate, elsewhere, rows.is_empty() && a.working_years.is_none()) {
+        (true, true, _) => (
+            "您持有厦门以外颁发的原会计从业资格证书，厦门档案中只有以下信息；其余请在下一步填写。",
+            "You hold an original accounting certificate issued outside Xiamen; the Xiamen archive holds only what is below. Fill in the rest in the next step.",
+        ),
+        (_, _, true) => (
+            "档案中暂无可带入的信息，请在下一步如实填写。",
+            "The archive holds nothing to fill in for you: fill in every field in the next step.",
+        ),
+        (true, false, false) => (
+            "您持有原会计从业资格证书，档案中的以下信息已自动带入，只需补充其余信息后提交。",
+            "You hold an original accounting certificate; what your archive holds is filled in for you. Add the rest and submit.",
+        ),
+        (false, _, false) => (
+            "档案中的以下信息已自动带入，请核对并补充其余信息。",
+            "What your archive holds is filled in for you; check it and add the rest.",
+        ),
+    };
+    let locked = a.holds_certificate && a.working_years.is_some();
     html! {
         <>
-            <p class="ix-note">{ l.pick("您有历史会计档案，以下信息已自动带入，只需补充后提交。", "You have an archive; its information is filled in for you. Add what is missing and submit.") }</p>
-            <h3>{ l.pick("基本信息", "Basic information") }</h3>
-            <dl class="ix-facts" data-archive="basic">
-                <dt>{ label("unit.name") }</dt><dd>{ b.unit.name.clone().unwrap_or_default() }</dd>
-                <dt>{ label("post.position") }</dt><dd>{ b.position.clone().unwrap_or_default() }</dd>
-                <dt>{ label("qualification.title") }</dt><dd>{ choice("qualification.title", &b.title) }</dd>
-                <dt>{ label("education.level") }</dt><dd>{ choice("education.level", &b.education.level) }</dd>
-                <dt>{ label("working_years") }</dt>
-                <dd data-archive="working_years">{ a.working_years.map(|y| y.to_string()).unwrap_or_default() }
-                    <span class="ix-muted">{ l.pick("（以档案为准，不可修改）", " (from the archive; cannot be edited)") }</span></dd>
-            </dl>
+            <p class="ix-note" data-archive-case={match (a.holds_certificate, elsewhere) { (true, true) => "elsewhere", (true, false) => "holder", _ => "other" }}>{ l.pick(zh, en) }</p>
+            if !rows.is_empty() || a.working_years.is_some() {
+                <h3>{ l.pick("基本信息", "Basic information") }</h3>
+                <dl class="ix-facts" data-archive="basic">
+                    { for rows.iter().map(|(path, v)| html! { <><dt>{ label(path) }</dt><dd data-archive-field={*path}>{ v }</dd></> }) }
+                    if let Some(y) = a.working_years {
+                        <dt>{ label("working_years") }</dt>
+                        <dd data-archive="working_years">{ y }
+                            if locked { <span class="ix-muted">{ l.pick("（以档案为准，不可修改）", " (from the archive; cannot be edited)") }</span> }</dd>
+                    }
+                </dl>
+            }
+            if a.working_years.is_none() {
+                <p class="ix-muted" data-note="working-years">{ l.pick("档案中没有您的会计工作年限，请在下一步按实际情况填写（不能超过按年龄可能的年限）。",
+                    "The archive has no accounting working years for you: enter them in the next step as they are (no more than your age allows).") }</p>
+            }
             <h3>{ l.pick("继续教育", "Continuing education") }</h3>
             if a.continuing_education.is_empty() {
                 <p class="ix-muted">{ l.pick("暂无记录", "No records") }</p>
@@ -826,6 +934,8 @@ fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sessio
     let ps = state.part_state(part);
     let problems = state.part_problems(part);
     let warnings = problems.iter().any(|p| p.severity == Severity::Warning);
+    let pair =
+        if matches!(part, Part::IdBack | Part::PassportValidity) { state.pair_problems(part) } else { Vec::new() };
     let accept =
         if matches!(part, Part::WorkCertificate | Part::Supporting) { "image/*,application/pdf" } else { "image/*" };
     let input_id = format!("ix-file-{}", part.name());
@@ -869,7 +979,7 @@ fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sessio
     };
     let requirement = if req.min > 0 { l.pick("必填", "required") } else { l.pick("选填", "optional") };
     html! {
-        <div class={classes!("ix-part", format!("is-{}", ps.name()))} data-part-status={part.name()} data-state={ps.name()}
+        <div class={classes!("ix-part", format!("is-{}", ps.name()))} id={format!("ix-part-{}", part.name())} data-part-status={part.name()} data-state={ps.name()}
             tabindex="-1" role="group" aria-labelledby={format!("ix-part-{}-title", part.name())}>
             <h3 id={format!("ix-part-{}-title", part.name())}>{ l.pick(zh, en) }<span class="ix-badge">{ requirement }</span>
                 if req.max > 1 { <span class="ix-muted">{ format!(" {}/{}", slots.len(), req.max) }</span> }
@@ -901,8 +1011,9 @@ fn part_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Sessio
                     </div>
                 </div>
             }
-            if !problems.is_empty() {
-                { problem_list(l, &problems, part.name()) }
+            // Each file's problems are on its card; what is left are the pair's (both ID sides).
+            if !pair.is_empty() {
+                { problem_list(l, &pair, part.name()) }
             }
             if warnings && ps == PartState::Warning {
                 <label class="ix-ack">
@@ -938,32 +1049,72 @@ fn slot_view(l: Lang, dispatch: &Dispatch, part: Part, index: usize, slot: &Slot
                 { l.pick("正在本机检查：", "Checking on this device: ") }{ file_name }
             </div>
         },
-        Slot::Done(r) => html! {
-            <div class="ix-slot">
-                <div class="ix-previews">
-                    if let Some(url) = &r.before_url {
-                        <figure>
-                            <img data-preview="before" src={url.clone()} alt={format!("{}{}", l.pick("原图：", "As chosen: "), r.file_name)} />
-                            <figcaption>{ l.pick("原图", "As chosen") }</figcaption>
-                        </figure>
+        Slot::Done(r) => {
+            // One card per file: its name and verdict, first what the person must do (the problems
+            // no automatic fix resolves, one sentence each), then its pictures, then, collapsed,
+            // what was (or would be) fixed automatically, then notes.
+            let shown = if r.output.is_none() { r.before.problems() } else { r.verdict.problems() };
+            let refused = r.output.is_none() || !r.verdict.passes();
+            let mut act: Vec<&Problem> =
+                shown.iter().filter(|p| p.is_error() && !(p.fixable && r.output.is_none())).collect();
+            if act.is_empty() && refused {
+                act = shown.iter().filter(|p| p.is_error()).collect();
+            }
+            let notes: Vec<&Problem> = shown.iter().filter(|p| !p.is_error()).collect();
+            let fixed: Vec<&Problem> = r.before.problems().iter().filter(|p| p.fixable && !act.contains(p)).collect();
+            let (verdict, vzh, ven) = match (refused, notes.is_empty()) {
+                (true, _) => ("error", "未通过", "Not accepted"),
+                (false, true) => ("ok", "通过", "Accepted"),
+                (false, false) => ("warning", "通过，请确认提示", "Accepted: read the notes"),
+            };
+            let (lzh, len) = if part == Part::Photo {
+                ("这张照片无法使用：", "This photo cannot be used:")
+            } else {
+                ("这份文件无法使用：", "This file cannot be used:")
+            };
+            html! {
+                <div class={classes!("ix-slot", format!("is-{verdict}"))} data-slot={r.file_name.clone()}>
+                    <p class="ix-slot-head"><span class="ix-slot-name">{ &r.file_name }</span>
+                        <span class="ix-verdict" data-verdict={verdict}>{ l.pick(vzh, ven) }</span></p>
+                    if !act.is_empty() {
+                        <div class="ix-act" data-act="">
+                            <strong>{ l.pick(lzh, len) }</strong>
+                            { problem_items(l, &act, part.name()) }
+                        </div>
                     }
-                    if let Some(out) = &r.output {
-                        if out.media_type.starts_with("image/") {
+                    <div class="ix-previews">
+                        if let Some(url) = &r.before_url {
                             <figure>
-                                <img data-preview="after" src={out.url.clone()} alt={l.pick("处理后将上传的图片", "The picture that will be uploaded").to_owned()} />
-                                <figcaption>{ format!("{} {}×{} · {}", l.pick("上传", "Upload"), out.width, out.height, intake_rules::photo::human_bytes(out.bytes.len())) }</figcaption>
+                                <img data-preview="before" src={url.clone()} alt={format!("{}{}", l.pick("原图：", "As chosen: "), r.file_name)} />
+                                <figcaption>{ l.pick("原图", "As chosen") }</figcaption>
                             </figure>
-                        } else {
-                            <p class="ix-muted">{ format!("{} · {}", out.file_name, intake_rules::photo::human_bytes(out.bytes.len())) }</p>
                         }
+                        if let Some(out) = &r.output {
+                            if out.media_type.starts_with("image/") {
+                                <figure>
+                                    <img data-preview="after" src={out.url.clone()} alt={l.pick("处理后将上传的图片", "The picture that will be uploaded").to_owned()} />
+                                    <figcaption>{ format!("{} {}×{} · {}", l.pick("上传", "Upload"), out.width, out.height, intake_rules::photo::human_bytes(out.bytes.len())) }</figcaption>
+                                </figure>
+                            } else {
+                                <p class="ix-muted">{ format!("PDF · {}", intake_rules::photo::human_bytes(out.bytes.len())) }</p>
+                            }
+                        }
+                    </div>
+                    if !fixed.is_empty() {
+                        <details class="ix-fixed">
+                            <summary>{ format!("{} ({})", if refused { l.pick("可自动处理的问题", "Would be fixed automatically") } else { l.pick("已自动处理", "Fixed automatically") }, fixed.len()) }</summary>
+                            <ul>{ for fixed.iter().map(|p| html! { <li data-fixed={p.code.as_str()}>{ l.text(&p.message) }</li> }) }</ul>
+                        </details>
                     }
+                    if !notes.is_empty() {
+                        { problem_items(l, &notes, part.name()) }
+                    }
+                    <button type="button" class="ix-link" data-action="remove" onclick={remove}>
+                        { l.pick("移除", "Remove") }<span class="ix-sr">{ format!(" {}", r.file_name) }</span>
+                    </button>
                 </div>
-                { fixed_list(l, r) }
-                <button type="button" class="ix-link" data-action="remove" onclick={remove}>
-                    { l.pick("移除", "Remove") }<span class="ix-sr">{ format!(" {}", r.file_name) }</span>
-                </button>
-            </div>
-        },
+            }
+        }
     }
 }
 
@@ -994,23 +1145,6 @@ fn focus_upload_area(e: &MouseEvent) {
     }
 }
 
-/// What the pipeline fixed (fixable problems of the file as chosen, when the output passes).
-fn fixed_list(l: Lang, r: &ImageResult) -> Html {
-    if r.output.is_none() || !r.verdict.passes() {
-        return html! {};
-    }
-    let fixed: Vec<&Problem> = r.before.problems().iter().filter(|p| p.fixable).collect();
-    if fixed.is_empty() {
-        return html! {};
-    }
-    html! {
-        <details class="ix-fixed">
-            <summary>{ format!("{} ({})", l.pick("已自动处理", "Fixed automatically"), fixed.len()) }</summary>
-            <ul>{ for fixed.iter().map(|p| html! { <li data-fixed={p.code.as_str()}>{ l.text(&p.message) }</li> }) }</ul>
-        </details>
-    }
-}
-
 fn choose(dispatch: &Dispatch, env: &Rc<Env>, part: Part, index: usize, file: web_sys::File, profile_id: &str) {
     let name = file.name();
     dispatch.dispatch(Action::Checking(part, index, name));
@@ -1024,11 +1158,15 @@ fn choose(dispatch: &Dispatch, env: &Rc<Env>, part: Part, index: usize, file: we
 }
 
 fn problem_list(l: Lang, problems: &[Problem], scope: &str) -> Html {
+    problem_items(l, &problems.iter().collect::<Vec<_>>(), scope)
+}
+
+fn problem_items(l: Lang, problems: &[&Problem], scope: &str) -> Html {
     html! {
         <ul class="ix-problems" data-problems={scope.to_owned()}>
             { for problems.iter().map(|p| html! {
                 <li class={if p.is_error() { "ix-error" } else { "ix-warning" }} data-code={p.code.as_str()}>
-                    <strong>{ if p.is_error() { l.pick("不符合：", "Problem: ") } else { l.pick("提示：", "Warning: ") } }</strong>
+                    if !p.is_error() { <strong>{ l.pick("提示：", "Note: ") }</strong> }
                     { l.text(&p.message) }
                     if !l.text(&p.hint).is_empty() { <span class="ix-hint">{ " " }{ l.text(&p.hint) }</span> }
                 </li>
@@ -1039,7 +1177,7 @@ fn problem_list(l: Lang, problems: &[Problem], scope: &str) -> Html {
 
 // ------------------------------------------------------------------ review and submit
 
-fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
+fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>, session: &Session) -> Html {
     let l = state.lang;
     let r = &state.raw;
     let blockers = state.blockers();
@@ -1058,6 +1196,7 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
         Callback::from(move |_| dispatch.dispatch(Action::Goto(step)))
     };
     let amends = state.amends().map(str::to_owned);
+    let modification_open = state.session().is_some_and(|s| s.config.features.modification_open);
     html! {
         <>
             <dl class="ix-facts" data-review="form">
@@ -1075,9 +1214,22 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
             </dl>
             <p><button type="button" class="ix-link" data-action="edit-form" onclick={goto(Step::Form)}>{ l.pick("修改信息", "Edit the details") }</button>
                { " " }<button type="button" class="ix-link" data-action="edit-documents" onclick={goto(Step::Documents)}>{ l.pick("修改照片与证件", "Edit photo and documents") }</button></p>
-            <ul class="ix-files" data-review="files">
-                { for state.upload_files().iter().map(|(part, res)| html! {
-                    <li>{ l.pair(part.labels()) }{ ": " }{ res.output.as_ref().map(|o| format!("{} ({})", o.file_name, intake_rules::photo::human_bytes(o.bytes.len()))).unwrap_or_default() }</li>
+            // Every picture that will be uploaded, as a thumbnail, each with a way back to its part.
+            <ul class="ix-thumbs" data-review="files">
+                { for state.upload_files().iter().map(|(part, res)| {
+                    let label = l.pair(part.labels());
+                    html! {
+                        <li data-review-part={part.name()}>
+                            if let Some(o) = res.output.as_ref().filter(|o| o.media_type.starts_with("image/")) {
+                                <img src={o.url.clone()} alt={label.to_owned()} data-review-thumb={part.name()} />
+                            } else {
+                                <span class="ix-muted">{ res.output.as_ref().map(|o| o.file_name.clone()).unwrap_or_default() }</span>
+                            }
+                            <span>{ label }</span>
+                            <button type="button" class="ix-link" data-edit-part={part.name()} onclick={goto(Step::Documents)}
+                                aria-label={format!("{} {label}", l.pick("修改", "Change"))}>{ l.pick("修改", "Change") }</button>
+                        </li>
+                    }
                 }) }
             </ul>
             if !blockers.is_empty() {
@@ -1088,6 +1240,17 @@ fn review_view(state: &State, dispatch: &Dispatch, env: &Rc<Env>) -> Html {
             if amends.is_some() {
                 <p class="ix-note">{ l.pick("信息修改已开放：本次提交将作为对原提交的修改。", "Modification is open: this submission amends your earlier one.") }</p>
             }
+            // The declaration before the final button (FAQ 6): what cannot be undone, what happens next.
+            <div class="ix-note ix-warn" data-confirm="">
+                <h3>{ l.pick("提交前请确认", "Before you submit") }</h3>
+                if !modification_open {
+                    <p>{ l.pick("提交后暂不能修改：信息修改功能暂未开放，开放时间将另行通知。请确认以上信息和照片准确无误。",
+                                "You cannot change your information after submitting: modification is not open yet; its opening will be announced. Check that the details and pictures above are right.") }</p>
+                }
+                <p>{ l.pick("提交后您将看到回执号和处理状态。信息将报送会计人员信息平台，处理结果会显示在回执上，您可随时重新登录查看。",
+                            "After submitting you see a receipt number and the status. Your information goes to the accounting personnel platform; its answer appears on the receipt, which you can see again whenever you sign in.") }</p>
+            </div>
+            { help_panel(l, session) }
             <div class="ix-upload-area" data-upload-area="" tabindex="-1" role="group" aria-label={l.pick("提交状态", "Submission status")}>
                 { upload_status(state, dispatch, env) }
             </div>
@@ -1208,6 +1371,8 @@ fn receipt_view(state: &State, session: &Session) -> Html {
                 <p class="ix-note ix-ok">{ l.pick("提交成功，请保存以下回执号。", "Submitted. Keep the receipt number below.") }</p>
             }
             <dl class="ix-facts ix-receipt">
+                <dt>{ l.pick("姓名", "Name") }</dt><dd data-receipt-name="">{ &session.me.identity.name }</dd>
+                <dt>{ l.pick("证件号码", "Certificate number") }</dt><dd data-receipt-certificate="">{ &session.me.certificate_number_masked }</dd>
                 if let Some(number) = &r.receipt_number {
                     <dt>{ l.pick("回执号", "Receipt number") }</dt>
                     <dd><strong class="ix-receipt-number" data-receipt-number="">{ number }</strong>{ " " }<CopyButton lang={l} text={number.clone()} /></dd>
@@ -1220,7 +1385,9 @@ fn receipt_view(state: &State, session: &Session) -> Html {
                     <dt>{ l.pick("原因", "Reason") }</dt><dd>{ reason }</dd>
                 }
             </dl>
-            { help_panel(l, session) }
+            <p><button type="button" class="ix-secondary" data-action="print-receipt"
+                onclick={Callback::from(|_: MouseEvent| { let _ = web_sys::window().map(|w| w.print()); })}>
+                { l.pick("打印或保存回执", "Print or save the receipt") }</button></p>
         </>
     }
 }

@@ -37,6 +37,8 @@ pub struct Help {
     pub ixiamen_hotlines: Vec<String>,
     /// iXiamen service window.
     pub ixiamen_window_zh: String,
+    /// The same in English.
+    pub ixiamen_window_en: String,
     /// The collection system's hotline.
     pub system_hotline: String,
 }

@@ -219,6 +219,18 @@ pub struct State {
     pub revision: u64,
     /// The API refused the token (401): the person is asked to sign in again, where they are.
     pub auth_required: bool,
+    /// "Next" was pressed this many times on this step without it proceeding: the error summary
+    /// shows (and takes focus again on every press) while it is above 0; a new step resets it.
+    pub summary: u32,
+}
+
+/// One line of the error summary: the id of the control or part it moves focus to, and what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryItem {
+    /// The element id (`ix-f-unit-name`, `ix-part-photo`).
+    pub target: String,
+    /// The problem, zh / en.
+    pub text: (String, String),
 }
 
 /// Whether the draft is kept on this device.
@@ -705,6 +717,7 @@ impl State {
             draft_status: DraftStatus::Idle,
             revision: 0,
             auth_required: false,
+            summary: 0,
         }
     }
 
@@ -936,21 +949,68 @@ impl State {
     /// Why the photo and documents are not ready yet (empty when they are), zh / en.
     /// Parts not required by the current choices are not uploaded, so they never block.
     pub fn document_blockers(&self) -> Vec<(String, String)> {
+        self.document_issues().into_iter().map(|(_, zh, en)| (zh, en)).collect()
+    }
+
+    /// [`State::document_blockers`] with the part each is about.
+    pub fn document_issues(&self) -> Vec<(Part, String, String)> {
         let mut out = Vec::new();
         for req in self.requirements() {
             let (zh, en) = req.part.labels();
             let count = self.results(req.part).len();
             match self.part_state(req.part) {
-                PartState::Checking => out.push((format!("{zh}正在检查"), format!("The {en} is being checked"))),
-                PartState::Error => out.push((format!("{zh}不符合要求"), format!("The {en} does not meet the rules"))),
-                PartState::Warning if !self.acks.contains(&req.part) => {
-                    out.push((format!("请确认{zh}的提示"), format!("Acknowledge the warnings on the {en}")));
+                PartState::Checking => {
+                    out.push((req.part, format!("{zh}正在检查"), format!("The {en} is being checked")));
                 }
-                _ if count < req.min => out.push((format!("请上传{zh}"), format!("Upload the {en}"))),
+                PartState::Error => {
+                    out.push((req.part, format!("{zh}不符合要求"), format!("The {en} does not meet the rules")));
+                }
+                PartState::Warning if !self.acks.contains(&req.part) => {
+                    out.push((req.part, format!("请确认{zh}的提示"), format!("Acknowledge the warnings on the {en}")));
+                }
+                _ if count < req.min => out.push((req.part, format!("请上传{zh}"), format!("Upload the {en}"))),
                 _ => {}
             }
         }
         out
+    }
+
+    /// What stops "next" on this step, one line per problem, in page order (empty when it can proceed).
+    pub fn summary_items(&self) -> Vec<SummaryItem> {
+        match self.step {
+            Step::Form => match self.form_check() {
+                Err(problems) => problems
+                    .into_iter()
+                    .filter(Problem::is_error)
+                    .map(|p| SummaryItem {
+                        target: format!("ix-f-{}", p.field.replace('.', "-")),
+                        text: (p.message.zh, p.message.en),
+                    })
+                    .collect(),
+                Ok(_) => Vec::new(),
+            },
+            Step::Documents => self
+                .document_issues()
+                .into_iter()
+                .map(|(part, zh, en)| SummaryItem { target: format!("ix-part-{}", part.name()), text: (zh, en) })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The error summary to show now: after a "next" that could not proceed, while problems remain.
+    pub fn summary_shown(&self) -> Vec<SummaryItem> {
+        if self.summary == 0 { Vec::new() } else { self.summary_items() }
+    }
+
+    /// "Next" could not proceed: show the summary (again) and announce it.
+    fn stuck(&mut self) {
+        self.summary += 1;
+        let items = self.summary_items();
+        let n = items.len();
+        let (zh, en): (Vec<_>, Vec<_>) = items.into_iter().map(|i| i.text).unzip();
+        let en_head = if n == 1 { "There is 1 problem".to_owned() } else { format!("There are {n} problems") };
+        self.say(format!("有{n}处需要处理：{}", zh.join("")), format!("{en_head}: {}", en.join(" ")));
     }
 
     /// True when every rule passes and every warning is acknowledged.
@@ -1001,6 +1061,14 @@ impl State {
 
     /// Applies one action.
     pub fn apply(&mut self, action: Action) {
+        let from = self.step;
+        self.apply_step(action);
+        if self.step != from {
+            self.summary = 0;
+        }
+    }
+
+    fn apply_step(&mut self, action: Action) {
         if matches!(
             action,
             Action::SetLang(_)
@@ -1058,11 +1126,9 @@ impl State {
             Action::Next => match self.step {
                 Step::Form if self.form_check().is_err() => {
                     self.show_all = true;
-                    self.say("表单还有需要修改的地方", "Some fields need your attention");
+                    self.stuck();
                 }
-                Step::Documents if !self.document_blockers().is_empty() => {
-                    self.say("照片或证件还未通过检查", "The photo or documents have not passed the checks yet");
-                }
+                Step::Documents if !self.document_blockers().is_empty() => self.stuck(),
                 Step::Review => {}
                 step => self.step = step.next(),
             },
@@ -1427,6 +1493,58 @@ mod tests {
         field(&mut s, "unit.uscc", "91350200ma31u8k4xk");
         assert_eq!(s.raw.unit.uscc.as_deref(), Some("91350200MA31U8K4XK"), "upper-cased as typed");
         assert!(s.field_problems("unit.uscc").is_empty());
+    }
+
+    #[test]
+    fn next_that_cannot_proceed_shows_a_summary_that_leads_to_each_problem() {
+        let mut s = loaded("new-applicant");
+        s.apply(Action::Next);
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Form);
+        assert!(s.summary_shown().is_empty(), "no summary before next is pressed");
+        s.apply(Action::Next);
+        assert_eq!(s.summary, 1);
+        let items = s.summary_shown();
+        // One line per error of the form, each leading to its control's id.
+        let errors: Vec<Problem> = s.form_check().unwrap_err().into_iter().filter(Problem::is_error).collect();
+        assert_eq!(items.len(), errors.len());
+        assert!(items.iter().any(|i| i.target == "ix-f-unit-uscc"), "{items:?}");
+        for (i, p) in items.iter().zip(&errors) {
+            assert_eq!(i.target, format!("ix-f-{}", p.field.replace('.', "-")));
+            assert_eq!(i.text.0, p.message.zh);
+        }
+        assert!(s.live.0.starts_with(&format!("有{}处需要处理：", items.len())), "{:?}", s.live);
+        assert!(s.live.0.contains(&items[0].text.0), "announced with its lines");
+        assert!(s.live.1.starts_with(&format!("There are {} problems: ", items.len())), "{:?}", s.live);
+        // Pressing again shows it again (the view refocuses it); fixing a field drops its line.
+        s.apply(Action::Next);
+        assert_eq!(s.summary, 2);
+        field(&mut s, "unit.uscc", "91350200MA31U8K4XK");
+        assert!(!s.summary_shown().iter().any(|i| i.target == "ix-f-unit-uscc"));
+        // A new step starts without a summary.
+        s.apply(Action::Back);
+        assert_eq!(s.summary, 0);
+        assert!(s.summary_shown().is_empty());
+    }
+
+    #[test]
+    fn next_on_documents_with_missing_and_refused_parts_lists_each_part() {
+        let mut s = ready_holder();
+        attach(&mut s, Part::Photo, vec![Problem::new("photo", Code::PhotoNotColour, &[])], false);
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Documents);
+        let targets: Vec<String> = s.summary_shown().into_iter().map(|i| i.target).collect();
+        assert_eq!(targets, vec!["ix-part-photo", "ix-part-id_front", "ix-part-id_back"]);
+        let photo = &s.summary_shown()[0].text;
+        assert!(photo.0.contains("不符合") && photo.1.contains("does not meet"), "{photo:?}");
+        s.apply(Action::Remove(Part::Photo, 0));
+        attach(&mut s, Part::Photo, Vec::new(), true);
+        attach(&mut s, Part::IdFront, Vec::new(), true);
+        attach(&mut s, Part::IdBack, Vec::new(), true);
+        assert!(s.summary_shown().is_empty(), "nothing left to list");
+        s.apply(Action::Next);
+        assert_eq!(s.step, Step::Review);
+        assert_eq!(s.summary, 0);
     }
 
     #[test]
