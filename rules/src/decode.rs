@@ -411,9 +411,16 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDeco
     };
     let (width, height) = decoder.dimensions();
     check_declared(bytes, bytes.len(), sniffed, (width, height), decoder.total_bytes(), limits)?;
-    let exif = decoder.exif_metadata().ok().flatten();
+    // A JPEG's EXIF is found here, as the decoder would (the last `Exif` APP1 before the first scan):
+    // asking the decoder re-parses the headers once per question, and instantiates its whole
+    // parser a second time (for `&Vec<u8>`), 15 KB of the widget's first load.
+    let (exif, xmp) = if sniffed == Sniffed::Jpeg {
+        (jpeg_header_exif(bytes).map(<[u8]>::to_vec), false)
+    } else {
+        let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
+        (decoder.exif_metadata().ok().flatten(), xmp)
+    };
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
-    let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
     let mut metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
     if let Some(audit) = audit {
         // The decoder reads metadata only before the first scan; the full parse sees all of it
@@ -494,6 +501,37 @@ pub fn jpeg_complete(bytes: &[u8]) -> bool {
         }
     }
     bytes.get(i..).is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, 0xD9]))
+}
+
+/// The EXIF block (after `Exif\0\0`) of the last `Exif` APP1 segment before a JPEG's first scan,
+/// which is the one its decoder reports (zune-jpeg's `exif()`); `None` without one or when the
+/// segments before the scan cannot be walked (the decoder then fails on them too).
+fn jpeg_header_exif(bytes: &[u8]) -> Option<&[u8]> {
+    let mut exif = None;
+    let mut at = 2;
+    loop {
+        // Fill bytes (`FF FF …`) before a marker.
+        while bytes.get(at) == Some(&0xFF) && bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (&0xFF, &marker) = (bytes.get(at)?, bytes.get(at + 1)?) else { return exif };
+        match marker {
+            // SOS: the headers end here. EOI: no scan at all.
+            0xDA | 0xD9 => return exif,
+            // Markers without a length.
+            0x01 | 0xD0..=0xD8 => {
+                at += 2;
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*bytes.get(at + 2)?, *bytes.get(at + 3)?]));
+        let payload = bytes.get(at + 4..at + 2 + len.max(2))?;
+        if marker == 0xE1 && payload.len() > 6 && payload.starts_with(b"Exif\0\0") {
+            exif = Some(&payload[6..]);
+        }
+        at += 2 + len.max(2);
+    }
 }
 
 fn reader<'a>(
@@ -667,6 +705,59 @@ mod tests {
         assert_eq!(sniff(b"\0\0\0\x18ftypheic"), Sniffed::Heif);
         assert_eq!(sniff(b"hello"), Sniffed::Unknown);
         assert_eq!(sniff(b""), Sniffed::Unknown);
+    }
+
+    /// Every JPEG of the fixture corpus (hostile ones included): the EXIF block found by walking the
+    /// segments is the decoder's own (zune-jpeg through `image`), byte for byte.
+    #[test]
+    fn the_exif_walk_finds_what_the_decoder_reports_on_every_corpus_jpeg() {
+        fn jpegs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    jpegs(&p, out);
+                } else if std::fs::read(&p).is_ok_and(|b| sniff(&b) == Sniffed::Jpeg) {
+                    out.push(p);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        jpegs(&root.join("tests/fixtures"), &mut files);
+        jpegs(&root.join("fuzz/corpus"), &mut files);
+        assert!(files.len() > 40, "the corpus was found ({})", files.len());
+        let mut cases: Vec<(String, Vec<u8>)> =
+            files.iter().map(|f| (f.display().to_string(), std::fs::read(f).unwrap())).collect();
+        // Made from the camera photo: a second EXIF APP1 (the decoder keeps the last), fill bytes
+        // before a marker, an XMP APP1 between them, an APP1 that only starts like EXIF.
+        let camera = std::fs::read(root.join("tests/fixtures/photo/camera_exif6_gps.jpg")).unwrap();
+        let app1 = |payload: &[u8]| {
+            let mut seg = vec![0xFF, 0xE1];
+            seg.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+            seg.extend_from_slice(payload);
+            seg
+        };
+        let with = |segs: &[Vec<u8>]| {
+            let mut out = camera[..2].to_vec();
+            for s in segs {
+                out.extend_from_slice(s);
+            }
+            out.extend_from_slice(&camera[2..]);
+            out
+        };
+        let other_exif = app1(b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x03\0\0\0\0\0\0");
+        let xmp = app1(b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>");
+        cases.push(("two EXIF blocks".into(), with(std::slice::from_ref(&other_exif))));
+        cases.push(("fill bytes and XMP".into(), with(&[vec![0xFF, 0xFF], xmp.clone(), other_exif])));
+        cases.push(("an APP1 that is not EXIF".into(), with(&[app1(b"Exif\0"), xmp])));
+        let mut with_exif = 0;
+        for (name, bytes) in &cases {
+            let Ok(mut d) = image::codecs::jpeg::JpegDecoder::new(Cursor::new(&bytes[..])) else { continue };
+            let theirs = d.exif_metadata().ok().flatten();
+            with_exif += usize::from(theirs.is_some());
+            assert_eq!(jpeg_header_exif(bytes).map(<[u8]>::to_vec), theirs, "{name}");
+        }
+        assert!(with_exif >= 4, "the corpus has EXIF to compare ({with_exif})");
     }
 
     #[test]
