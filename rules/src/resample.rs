@@ -339,6 +339,107 @@ pub fn area_resize_oriented(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32, 
     out
 }
 
+/// Fixed-point scale of [`area_resize_fast`]'s vertical weights (u16 sums: 255 × 256 fits).
+const FAST_VY: u32 = 1 << 8;
+/// Rows [`area_resize_fast`] resamples together, one per SIMD lane.
+const LANES: usize = 8;
+
+/// A faster area average for downscaling by less than about 3× (the documents' working copy),
+/// within about one level of [`area_resize`] (issue 16: the exact render cost more than decoding the
+/// picture). Rows first: each output row is a weighted sum of a few source rows with 8-bit weights,
+/// in u16 (a straight, vectorisable loop). [`LANES`] such rows are laid side by side, sample by
+/// sample, so the horizontal taps, a gather along a row, become the same few multiply-adds on
+/// [`LANES`] rows at once. More taps than 4 per output (large reductions), enlargements and
+/// rectangles outside the picture go to [`area_resize`].
+pub fn area_resize_fast(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32) -> RgbImage {
+    let (sw, sh) = src.dimensions();
+    let rect_in = rect.x >= 0.0 && rect.y >= 0.0 && rect.x + rect.w <= sw as f32 && rect.y + rect.h <= sh as f32;
+    if sw == 0 || sh == 0 || out_w == 0 || out_h == 0 || !rect_in || rect.w < out_w as f32 || rect.h < out_h as f32 {
+        return area_resize(src, rect, out_w, out_h);
+    }
+    if rect == Rect::full(sw, sh) && (out_w, out_h) == (sw, sh) {
+        return src.clone();
+    }
+    let cols = Taps::new(&spans(rect.x, rect.w, sw, out_w, HX), sw as usize);
+    match cols.taps {
+        1 => fast_n::<1>(src, rect, out_w, out_h, &cols),
+        2 => fast_n::<2>(src, rect, out_w, out_h, &cols),
+        3 => fast_n::<3>(src, rect, out_w, out_h, &cols),
+        4 => fast_n::<4>(src, rect, out_w, out_h, &cols),
+        _ => area_resize(src, rect, out_w, out_h),
+    }
+}
+
+fn fast_n<const T: usize>(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32, cols: &Taps) -> RgbImage {
+    let (sw, sh) = src.dimensions();
+    let rows = spans(rect.y, rect.h, sh, out_h, FAST_VY);
+    let (ow, oh) = (out_w as usize, out_h as usize);
+    let stride = sw as usize * 3;
+    let samples = src.as_raw();
+    // Horizontal weights as f32, scaled by both fixed-point scales: the sum is the area average.
+    let scale = 1.0 / (HX as f32 * FAST_VY as f32);
+    let weights: Vec<[f32; T]> =
+        cols.weights.chunks_exact(T).map(|w| std::array::from_fn(|t| w[t] as f32 * scale)).collect();
+    let mut out = RgbImage::new(out_w, out_h);
+    let out_buf: &mut [u8] = &mut out;
+    let mut vsum = vec![0u16; stride];
+    // Sample i of lane l at `lanes[i][l]`.
+    let mut lanes = vec![[0f32; LANES]; stride];
+    for block in (0..oh).step_by(LANES) {
+        let here = (oh - block).min(LANES);
+        for l in 0..here {
+            let (first_row, row_weights) = &rows[block + l];
+            // The first source row is written, the others added (no clearing pass).
+            for (k, wy) in row_weights.iter().enumerate() {
+                let sy = *first_row as usize + k;
+                let wy = u16::try_from(*wy).unwrap_or(u16::MAX);
+                let line = &samples[sy * stride..(sy + 1) * stride];
+                if k == 0 {
+                    for (a, v) in vsum.iter_mut().zip(line) {
+                        *a = u16::from(*v) * wy;
+                    }
+                } else if wy != 0 {
+                    for (a, v) in vsum.iter_mut().zip(line) {
+                        *a += u16::from(*v) * wy;
+                    }
+                }
+            }
+            for (lane, v) in lanes.iter_mut().zip(&vsum) {
+                lane[l] = f32::from(*v);
+            }
+        }
+        for (o, (first, w)) in cols.first.iter().zip(&weights).enumerate() {
+            let taps = &lanes[*first..*first + 3 * T];
+            for c in 0..3 {
+                let mut acc = [0.5f32; LANES];
+                for (t, wt) in w.iter().enumerate() {
+                    let s = &taps[3 * t + c];
+                    for l in 0..LANES {
+                        acc[l] += s[l] * wt;
+                    }
+                }
+                for (l, a) in acc.iter().enumerate().take(here) {
+                    out_buf[((block + l) * ow + o) * 3 + c] = *a as u8;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`render_from`] through [`area_resize_fast`] when the pixels are upright (the common case: the
+/// widget's outputs and most documents); any other orientation is rendered exactly by [`render_from`].
+pub fn render_fast(src: &Shrunk<'_>, orientation: Orientation, upright: Rect, out_w: u32, out_h: u32) -> RgbImage {
+    if orientation != Orientation::NoTransforms {
+        return render_from(src, orientation, upright, out_w, out_h);
+    }
+    let k = src.factor as f32;
+    let rect = Rect { x: upright.x / k, y: upright.y / k, w: upright.w / k, h: upright.h / k };
+    let (iw, ih) = src.image.dimensions();
+    // A box shrink drops the remainder under `factor` pixels: keep the rectangle inside.
+    area_resize_fast(&src.image, rect.clamp_to(iw, ih), out_w, out_h)
+}
+
 /// Scales `(w, h)` down so the longer side is at most `max_long`; never up.
 pub fn fit_within(w: u32, h: u32, max_long: u32) -> (u32, u32) {
     let long = w.max(h);
@@ -479,6 +580,37 @@ mod tests {
             }
         }
         assert_eq!(shrink_for(&src, 100).factor, 1);
+    }
+
+    #[test]
+    fn the_fast_area_average_is_within_one_level_of_the_exact_one() {
+        let mut s = 7u32;
+        let src = RgbImage::from_fn(1601, 1203, |x, y| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            // Noise on gradients, with hard edges every 37 px.
+            let edge = if (x / 37 + y / 37) % 2 == 0 { 0 } else { 120 };
+            Rgb([(x / 7) as u8 ^ (s as u8 & 15), edge + (s >> 8) as u8 % 100, (y / 5) as u8])
+        });
+        let cases = [
+            (Rect::full(1601, 1203), 1024, 769),
+            (Rect::full(1601, 1203), 700, 500),
+            (Rect::full(1601, 1203), 1601, 1203),
+        ];
+        let mut rects = cases.to_vec();
+        rects.push((Rect { x: 10.5, y: 3.25, w: 1500.0, h: 1100.0 }, 1000, 733));
+        rects.push((Rect::full(1601, 1203), 300, 200)); // more than 4 taps: the exact path
+        for (rect, w, h) in rects {
+            let fast = area_resize_fast(&src, rect, w, h);
+            let exact = area_resize(&src, rect, w, h);
+            assert_eq!(fast.dimensions(), exact.dimensions());
+            let worst = fast.as_raw().iter().zip(exact.as_raw()).map(|(a, b)| a.abs_diff(*b)).max();
+            assert!(worst <= Some(1), "{rect:?} to {w}x{h}: off by {worst:?}");
+        }
+        // Flat stays flat.
+        let flat = RgbImage::from_pixel(1600, 1200, Rgb([250, 3, 128]));
+        assert!(area_resize_fast(&flat, Rect::full(1600, 1200), 1024, 768).pixels().all(|p| *p == Rgb([250, 3, 128])));
     }
 
     #[test]

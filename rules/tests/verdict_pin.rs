@@ -94,16 +94,18 @@ fn every_corpus_image_keeps_its_pinned_verdicts() {
             diffs.push(format!("{rel}: not pinned (rewrite the snapshot with the code before a change)"));
         }
     }
-    if found["pairs_with_problems"] != pinned["pairs_with_problems"]
-        || found["pairs_checked"] != pinned["pairs_checked"]
-    {
-        diffs.push(format!(
-            "pairs: pinned {} of {}, found {} of {}",
-            pinned["pairs_with_problems"],
-            pinned["pairs_checked"],
-            found["pairs_with_problems"],
-            found["pairs_checked"]
-        ));
+    let (want, got) = (&pinned["pairs_with_problems"], &found["pairs_with_problems"]);
+    let mut keys: Vec<&String> = want.as_object().expect("pairs").keys().collect();
+    keys.extend(got.as_object().expect("pairs").keys());
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        if want.get(key) != got.get(key) {
+            diffs.push(format!("pair {key}: pinned {:?}, found {:?}", want.get(key), got.get(key)));
+        }
+    }
+    if found["pairs_checked"] != pinned["pairs_checked"] {
+        diffs.push(format!("pairs checked: pinned {}, found {}", pinned["pairs_checked"], found["pairs_checked"]));
     }
     assert!(diffs.is_empty(), "{} verdict(s) changed:\n{}", diffs.len(), diffs.join("\n"));
 }
