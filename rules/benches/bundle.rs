@@ -136,20 +136,19 @@ fn main() {
 fn stages(bytes: &[u8], rounds: usize) {
     use intake_rules::decode::{self, DecodeLimits};
     use intake_rules::pixels;
-    use intake_rules::resample::{Rect, fit_within, render_fast, render_from, shrink_for};
+    use intake_rules::resample::{Rect, fit_within, render_from, shrink_for};
     let d = decode::decode(bytes, &DecodeLimits::DEFAULT).expect("decodes");
     let (pw, ph) = d.upright_dimensions();
     let (ww, wh) = fit_within(pw, ph, document::WORK_LONG_SIDE);
     let mid = shrink_for(&d.raw, document::OUTPUT_LONG_SIDE);
-    let work = render_fast(&mid, d.orientation, Rect::full(pw, ph), ww, wh);
+    let work = render_from(&mid, d.orientation, Rect::full(pw, ph), ww, wh);
     let lum = pixels::luma_plane(&work);
     let mask: Vec<bool> = work.pixels().map(|p| p.0.iter().all(|c| *c >= 250)).collect();
     let mut t: Vec<(&str, Vec<Duration>)> = [
         "bare `image` decode",
         "rules' decode (audit, header, pixels)",
         "segment audit alone",
-        "working copy 1024 px, fast (this change)",
-        "working copy 1024 px, exact area average (before)",
+        "working copy 1024 px (exact area average)",
         "luma plane",
         "edge sharpness",
         "glare blob",
@@ -168,24 +167,21 @@ fn stages(bytes: &[u8], rounds: usize) {
             black_box(intake_rules::sanitize::audit(black_box(bytes)));
         }));
         t[3].1.push(time(|| {
-            black_box(render_fast(&mid, d.orientation, Rect::full(pw, ph), ww, wh));
-        }));
-        t[4].1.push(time(|| {
             black_box(render_from(&mid, d.orientation, Rect::full(pw, ph), ww, wh));
         }));
-        t[5].1.push(time(|| {
+        t[4].1.push(time(|| {
             black_box(pixels::luma_plane(black_box(&work)));
         }));
-        t[6].1.push(time(|| {
+        t[5].1.push(time(|| {
             black_box(pixels::edge_sharpness(black_box(&lum), ww, (0, 0, ww, wh)));
         }));
-        t[7].1.push(time(|| {
+        t[6].1.push(time(|| {
             black_box(pixels::largest_interior_blob(black_box(&mask), ww, wh));
         }));
-        t[8].1.push(time(|| {
+        t[7].1.push(time(|| {
             black_box(pixels::phash(black_box(&work)));
         }));
-        t[9].1.push(time(|| {
+        t[8].1.push(time(|| {
             black_box(intake_rules::sanitize::rebuild(black_box(bytes)));
         }));
     }

@@ -15,7 +15,7 @@ use crate::jpeg;
 use crate::photo::decode_problem;
 use crate::pixels::{edge_sharpness, hamming, largest_interior_blob, luma, phash};
 use crate::report::{Problem, Report};
-use crate::resample::{Rect, fit_within, render_fast, render_from, shrink_for};
+use crate::resample::{Rect, fit_within, render_from, shrink_for};
 
 /// Readable resolution for the card: 10 px/mm (about 254 dpi).
 pub const MIN_PX_PER_MM: f32 = 10.0;
@@ -142,7 +142,7 @@ pub fn check_decoded(kind: DocumentKind, bytes: &[u8], decoded: &Decoded) -> Doc
     let (pw, ph) = decoded.upright_dimensions();
     let mid = shrink_for(&decoded.raw, OUTPUT_LONG_SIDE);
     let (ww, wh) = fit_within(pw, ph, WORK_LONG_SIDE);
-    let work = render_fast(&mid, decoded.orientation, Rect::full(pw, ph), ww, wh);
+    let work = render_from(&mid, decoded.orientation, Rect::full(pw, ph), ww, wh);
     let stats = work_stats(&work);
     report.extend(content_problems(field, &work, &stats));
 

@@ -31,9 +31,7 @@ pub fn edge_sharpness(luma: &[u8], width: u32, (x0, y0, x1, y1): (u32, u32, u32,
     let w = width as usize;
     let height = (luma.len() / w.max(1)) as u32;
     let (x1, y1) = (x1.min(width.saturating_sub(1)), y1.min(height.saturating_sub(1)));
-    // Four histograms filled in turn, summed at the end: consecutive pixels with the same
-    // gradient (flat areas) then do not wait on each other's increment.
-    let mut hists = [[0u32; 511]; 4];
+    let mut hist = [0u32; 511];
     let mut n = 0u32;
     if x0 < x1 {
         let (a, b) = (x0 as usize, x1 as usize);
@@ -42,16 +40,12 @@ pub fn edge_sharpness(luma: &[u8], width: u32, (x0, y0, x1, y1): (u32, u32, u32,
             let row = y as usize * w;
             let here = &luma[row + a..=row + b];
             let below = &luma[row + w + a..row + w + b];
-            for (i, (pair, down)) in here.windows(2).zip(below).enumerate() {
+            for (pair, down) in here.windows(2).zip(below) {
                 let g = pair[0].abs_diff(pair[1]) as usize + pair[0].abs_diff(*down) as usize;
-                hists[i & 3][g] += 1;
+                hist[g] += 1;
             }
             n += x1 - x0;
         }
-    }
-    let mut hist = [0u32; 511];
-    for (g, h) in hist.iter_mut().enumerate() {
-        *h = hists.iter().map(|q| q[g]).sum();
     }
     if n == 0 {
         return 0.0;
