@@ -304,7 +304,7 @@ pub fn area_resize_oriented(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32, 
     let mut cached_row: Option<u32> = None;
     for (oy, (first_row, row_weights)) in rows.iter().enumerate() {
         // The first weighted row is written, the others added: no clearing pass per output row
-        // (it was 3.5 % of a bundle's re-check, issue 16). Same sums.
+        // (memset was 3.5 % of the bundle bench's profile, issue 16). Same sums.
         let mut first = true;
         for (k, wy) in row_weights.iter().enumerate() {
             let sy = first_row + k as u32;
