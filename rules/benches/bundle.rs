@@ -121,6 +121,7 @@ fn main() {
         );
     }
     let (b, c) = (median(bare_all), median(bundle_all));
+
     println!(
         "| **whole bundle** (`submission::check`, pair check) | {:.0} KB | {:.2} ms | {:.2} ms | **{:.2}×** |",
         parts.iter().map(|(_, b)| b.len()).sum::<usize>() as f64 / 1024.0,
@@ -128,4 +129,66 @@ fn main() {
         ms(c),
         ms(c) / ms(b)
     );
+    stages(&files[1].1, rounds);
+}
+
+/// Where one ID side's check spends its time, stage by stage (issue 16's profile), medians.
+fn stages(bytes: &[u8], rounds: usize) {
+    use intake_rules::decode::{self, DecodeLimits};
+    use intake_rules::pixels;
+    use intake_rules::resample::{Rect, fit_within, render_from, shrink_for};
+    let d = decode::decode(bytes, &DecodeLimits::DEFAULT).expect("decodes");
+    let (pw, ph) = d.upright_dimensions();
+    let (ww, wh) = fit_within(pw, ph, document::WORK_LONG_SIDE);
+    let mid = shrink_for(&d.raw, document::OUTPUT_LONG_SIDE);
+    let work = render_from(&mid, d.orientation, Rect::full(pw, ph), ww, wh);
+    let lum = pixels::luma_plane(&work);
+    let mask: Vec<bool> = work.pixels().map(|p| p.0.iter().all(|c| *c >= 250)).collect();
+    let mut t: Vec<(&str, Vec<Duration>)> = [
+        "bare `image` decode",
+        "rules' decode (audit, header, pixels)",
+        "segment audit alone",
+        "working copy 1024 px (exact area average)",
+        "luma plane",
+        "edge sharpness",
+        "glare blob",
+        "perceptual hash",
+        "stored output (lossless rebuild)",
+    ]
+    .into_iter()
+    .map(|n| (n, Vec::new()))
+    .collect();
+    for _ in 0..rounds {
+        t[0].1.push(time(|| bare(bytes)));
+        t[1].1.push(time(|| {
+            black_box(decode::decode(black_box(bytes), &DecodeLimits::DEFAULT).is_ok());
+        }));
+        t[2].1.push(time(|| {
+            black_box(intake_rules::sanitize::audit(black_box(bytes)));
+        }));
+        t[3].1.push(time(|| {
+            black_box(render_from(&mid, d.orientation, Rect::full(pw, ph), ww, wh));
+        }));
+        t[4].1.push(time(|| {
+            black_box(pixels::luma_plane(black_box(&work)));
+        }));
+        t[5].1.push(time(|| {
+            black_box(pixels::edge_sharpness(black_box(&lum), ww, (0, 0, ww, wh)));
+        }));
+        t[6].1.push(time(|| {
+            black_box(pixels::largest_interior_blob(black_box(&mask), ww, wh));
+        }));
+        t[7].1.push(time(|| {
+            black_box(pixels::phash(black_box(&work)));
+        }));
+        t[8].1.push(time(|| {
+            black_box(intake_rules::sanitize::rebuild(black_box(bytes)));
+        }));
+    }
+    println!();
+    println!("| stage (ID front, {pw}×{ph} → {ww}×{wh}) | median |");
+    println!("| --- | --- |");
+    for (name, v) in t {
+        println!("| {name} | {:.2} ms |", ms(median(v)));
+    }
 }

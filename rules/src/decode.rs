@@ -190,6 +190,9 @@ pub struct Decoded {
     pub metadata: Metadata,
     /// The file's header: its full size and declared orientation.
     pub header: Header,
+    /// The full segment parse [`decode`] made of the JPEG, with the file's length, so the stored
+    /// output is rebuilt from it without parsing the segments again (None from [`Decoded::from_pixels`]).
+    pub audit: Option<(usize, crate::sanitize::Audit)>,
 }
 
 /// Metadata found in a file. Outputs never carry any of it.
@@ -222,7 +225,7 @@ impl Decoded {
     /// smaller `raw` is enlarged by those renders. The widget's worker decodes to these sizes.
     pub fn from_pixels(header: Header, raw: RgbImage, upright: bool) -> Decoded {
         let orientation = if upright { Orientation::NoTransforms } else { header.orientation };
-        Decoded { format: header.format, raw, orientation, metadata: header.metadata, header }
+        Decoded { format: header.format, raw, orientation, metadata: header.metadata, header, audit: None }
     }
 
     /// Wraps RGBA pixels (as `ImageData` gives them) composited on white, like [`decode`] does.
@@ -292,7 +295,7 @@ pub fn inspect(bytes: &[u8], limits: &DecodeLimits) -> Result<Header, DecodeErro
         precheck(bytes, limits)?;
         return png_header(bytes, bytes.len(), limits, true);
     }
-    open(bytes, limits).map(|(_, header)| header)
+    open(bytes, limits).map(|(_, header, _)| header)
 }
 
 /// Reads a PNG's header and metadata chunks without its pixel decoder (the widget's build has
@@ -402,7 +405,10 @@ fn check_declared(
     Ok(())
 }
 
-fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDecoder + 'a>, Header), DecodeError> {
+/// The decoder, the header facts and the JPEG's segment parse.
+type Opened<'a> = (Box<dyn ImageDecoder + 'a>, Header, Option<crate::sanitize::Audit>);
+
+fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<Opened<'a>, DecodeError> {
     let (sniffed, audit) = precheck_audited(bytes, limits)?;
     let mut decoder: Box<dyn ImageDecoder + 'a> = match reader(bytes, sniffed, limits)?.into_decoder() {
         Ok(d) => Box::new(d),
@@ -422,7 +428,7 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDeco
     };
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let mut metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
-    if let Some(audit) = audit {
+    if let Some(audit) = &audit {
         // The decoder reads metadata only before the first scan; the full parse sees all of it
         // (EXIF between progressive scans or after EOI).
         metadata.exif |= audit.has_exif;
@@ -438,7 +444,7 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<(Box<dyn ImageDeco
             metadata.xmp |= h.metadata.xmp;
         }
     }
-    Ok((decoder, Header { format: sniffed, width, height, orientation, metadata }))
+    Ok((decoder, Header { format: sniffed, width, height, orientation, metadata }, audit))
 }
 
 fn precheck(bytes: &[u8], limits: &DecodeLimits) -> Result<Sniffed, DecodeError> {
@@ -564,13 +570,15 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeErro
         inspect(bytes, limits)?;
         return Err(DecodeError::Unsupported(Sniffed::Png));
     }
-    let (decoder, header) = open(bytes, limits)?;
+    let (decoder, header, audit) = open(bytes, limits)?;
     let (width, height) = (header.width, header.height);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
         image::ImageError::Limits(_) => DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side },
         _ => DecodeError::Corrupt,
     })?;
-    Ok(Decoded::from_pixels(header, to_rgb(image), false))
+    let mut decoded = Decoded::from_pixels(header, to_rgb(image), false);
+    decoded.audit = audit.map(|a| (bytes.len(), a));
+    Ok(decoded)
 }
 
 /// The chunks of a PNG that its pixel decoder is given: the signature, `IHDR`, `PLTE`, `tRNS`,
@@ -793,6 +801,18 @@ mod tests {
         assert_eq!((d.upright_dimensions(), d.source_dimensions()), ((2, 2), (2, 4000)));
         assert!(!d.is_file_pixels());
         assert!(Decoded::from_rgba(header, &rgba[..12], 2, 2, true).is_none(), "too few bytes");
+    }
+
+    #[test]
+    fn a_decoded_jpeg_carries_its_segment_parse_and_the_output_is_rebuilt_from_it() {
+        let jpeg: &[u8] = include_bytes!("../../tests/fixtures/document/id_front.jpg");
+        let d = decode(jpeg, &DecodeLimits::DEFAULT).expect("decodes");
+        assert_eq!(d.audit, Some((jpeg.len(), crate::sanitize::audit(jpeg))));
+        let out = d.raw.dimensions();
+        let kept = crate::jpeg::keep_or_encode(jpeg, &d, out, || unreachable!("kept, not rendered"), 85);
+        assert_eq!(Some(kept), crate::sanitize::rebuild(jpeg));
+        // Pixels from elsewhere carry none.
+        assert!(Decoded::from_pixels(d.header, d.raw, false).audit.is_none());
     }
 
     #[test]

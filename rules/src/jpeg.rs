@@ -93,7 +93,11 @@ pub fn keep_or_encode(
     if decoded.format == crate::decode::Sniffed::Jpeg
         && upright
         && decoded.raw.dimensions() == out
-        && let Some(rebuilt) = crate::sanitize::rebuild(bytes)
+        && let Some(rebuilt) = match &decoded.audit {
+            // The parse the decode made of these very bytes (same length), not a second one.
+            Some((len, audit)) if *len == bytes.len() => crate::sanitize::rebuild_audited(bytes, audit),
+            _ => crate::sanitize::rebuild(bytes),
+        }
     {
         return rebuilt;
     }

@@ -303,7 +303,9 @@ pub fn area_resize_oriented(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32, 
     let out_buf: &mut [u8] = &mut out;
     let mut cached_row: Option<u32> = None;
     for (oy, (first_row, row_weights)) in rows.iter().enumerate() {
-        acc.fill(0);
+        // The first weighted row is written, the others added: no clearing pass per output row
+        // (memset was 3.5 % of the bundle bench's profile, issue 16). Same sums.
+        let mut first = true;
         for (k, wy) in row_weights.iter().enumerate() {
             let sy = first_row + k as u32;
             if *wy == 0 {
@@ -313,9 +315,19 @@ pub fn area_resize_oriented(src: &RgbImage, rect: Rect, out_w: u32, out_h: u32, 
                 cols.apply(&samples[sy as usize * stride..(sy as usize + 1) * stride], &mut row_buf);
                 cached_row = Some(sy);
             }
-            for (a, v) in acc.iter_mut().zip(&row_buf) {
-                *a += u64::from(*v) * u64::from(*wy);
+            if first {
+                for (a, v) in acc.iter_mut().zip(&row_buf) {
+                    *a = u64::from(*v) * u64::from(*wy);
+                }
+                first = false;
+            } else {
+                for (a, v) in acc.iter_mut().zip(&row_buf) {
+                    *a += u64::from(*v) * u64::from(*wy);
+                }
             }
+        }
+        if first {
+            acc.fill(0);
         }
         let total = u64::from(HX) * u64::from(VY);
         let value = |a: u64| ((a + total / 2) / total).min(255) as u8;
