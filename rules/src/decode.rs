@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::io::Cursor;
 
 pub use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, Limits, RgbImage};
 
 /// What the first bytes of a file say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,12 +406,12 @@ fn check_declared(
 }
 
 /// The decoder, the header facts and the JPEG's segment parse.
-type Opened<'a> = (Box<dyn ImageDecoder + 'a>, Header, Option<crate::sanitize::Audit>);
+type Opened<'a> = (Dec<'a>, Header, Option<crate::sanitize::Audit>);
 
 fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<Opened<'a>, DecodeError> {
     let (sniffed, audit) = precheck_audited(bytes, limits)?;
-    let mut decoder: Box<dyn ImageDecoder + 'a> = match reader(bytes, sniffed, limits)?.into_decoder() {
-        Ok(d) => Box::new(d),
+    let mut decoder = match reader(bytes, sniffed, limits)?.into_decoder() {
+        Ok(d) => d,
         Err(image::ImageError::Limits(_)) => return Err(over_limit(bytes, limits)),
         Err(_) => return Err(DecodeError::Corrupt),
     };
@@ -420,11 +420,13 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<Opened<'a>, Decode
     // A JPEG's EXIF is found here, as the decoder would (the last `Exif` APP1 before the first scan):
     // asking the decoder re-parses the headers once per question, and instantiates its whole
     // parser a second time (for `&Vec<u8>`), 15 KB of the widget's first load.
-    let (exif, xmp) = if sniffed == Sniffed::Jpeg {
-        (jpeg_header_exif(bytes).map(<[u8]>::to_vec), false)
-    } else {
-        let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
-        (decoder.exif_metadata().ok().flatten(), xmp)
+    let (exif, xmp) = match &mut decoder {
+        Dec::Jpeg(_) => (jpeg_header_exif(bytes).map(<[u8]>::to_vec), false),
+        #[cfg(feature = "png")]
+        Dec::Other(decoder) => {
+            let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
+            (decoder.exif_metadata().ok().flatten(), xmp)
+        }
     };
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let mut metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
@@ -540,11 +542,93 @@ fn jpeg_header_exif(bytes: &[u8]) -> Option<&[u8]> {
     }
 }
 
-fn reader<'a>(
-    bytes: &'a [u8],
-    sniffed: Sniffed,
-    limits: &DecodeLimits,
-) -> Result<ImageReader<Cursor<Cow<'a, [u8]>>>, DecodeError> {
+/// The image crate's decoder for one file. A JPEG's is built directly, not through [`image::ImageReader`]:
+/// its format switch boxes every decoder as a trait object, which keeps every method of the JPEG
+/// decoder (its metadata questions instantiate the whole header parser a second time, for
+/// `&Vec<u8>`) in the widget's first load. What is done is the same: `JpegDecoder::new`, then
+/// `set_limits`, as `ImageReader::into_decoder` does.
+enum Dec<'a> {
+    Jpeg(image::codecs::jpeg::JpegDecoder<Cursor<Cow<'a, [u8]>>>),
+    /// PNG, through [`image::ImageReader`] (only built with the PNG decoder).
+    #[cfg(feature = "png")]
+    Other(Box<dyn ImageDecoder + 'a>),
+}
+
+impl ImageDecoder for Dec<'_> {
+    fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Dec::Jpeg(d) => d.dimensions(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.dimensions(),
+        }
+    }
+
+    fn color_type(&self) -> image::ColorType {
+        match self {
+            Dec::Jpeg(d) => d.color_type(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.color_type(),
+        }
+    }
+
+    fn original_color_type(&self) -> image::ExtendedColorType {
+        match self {
+            Dec::Jpeg(d) => d.original_color_type(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.original_color_type(),
+        }
+    }
+
+    fn total_bytes(&self) -> u64 {
+        match self {
+            Dec::Jpeg(d) => d.total_bytes(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.total_bytes(),
+        }
+    }
+
+    fn read_image(self, buf: &mut [u8]) -> image::ImageResult<()> {
+        match self {
+            Dec::Jpeg(d) => d.read_image(buf),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.read_image_boxed(buf),
+        }
+    }
+
+    fn read_image_boxed(self: Box<Self>, buf: &mut [u8]) -> image::ImageResult<()> {
+        (*self).read_image(buf)
+    }
+}
+
+/// [`image::ImageReader::with_format`] with its limits, for [`Dec`].
+struct Reader<'a> {
+    data: Cow<'a, [u8]>,
+    format: ImageFormat,
+    limits: Limits,
+}
+
+impl<'a> Reader<'a> {
+    fn into_decoder(self) -> image::ImageResult<Dec<'a>> {
+        if self.format == ImageFormat::Jpeg {
+            let mut d = image::codecs::jpeg::JpegDecoder::new(Cursor::new(self.data))?;
+            d.set_limits(self.limits)?;
+            return Ok(Dec::Jpeg(d));
+        }
+        #[cfg(feature = "png")]
+        {
+            let mut reader = image::ImageReader::with_format(Cursor::new(self.data), self.format);
+            reader.limits(self.limits);
+            Ok(Dec::Other(Box::new(reader.into_decoder()?)))
+        }
+        #[cfg(not(feature = "png"))]
+        Err(image::ImageError::Unsupported(image::error::UnsupportedError::from_format_and_kind(
+            image::error::ImageFormatHint::Exact(self.format),
+            image::error::UnsupportedErrorKind::Format(image::error::ImageFormatHint::Exact(self.format)),
+        )))
+    }
+}
+
+fn reader<'a>(bytes: &'a [u8], sniffed: Sniffed, limits: &DecodeLimits) -> Result<Reader<'a>, DecodeError> {
     if !cfg!(feature = "png") && sniffed == Sniffed::Png {
         // Built without the PNG decoder (the widget: the browser decodes PNGs).
         return Err(DecodeError::Unsupported(Sniffed::Png));
@@ -554,13 +638,11 @@ fn reader<'a>(
     } else {
         (ImageFormat::Png, Cow::Owned(png_decoding_chunks(bytes)))
     };
-    let mut reader = ImageReader::with_format(Cursor::new(data), format);
     let mut image_limits = Limits::default();
     image_limits.max_image_width = Some(limits.max_side);
     image_limits.max_image_height = Some(limits.max_side);
     image_limits.max_alloc = Some(limits.max_alloc);
-    reader.limits(image_limits);
-    Ok(reader)
+    Ok(Reader { data, format, limits: image_limits })
 }
 
 /// Decodes a JPEG or PNG within `limits`.
@@ -645,7 +727,8 @@ fn over_limit(bytes: &[u8], limits: &DecodeLimits) -> DecodeError {
     } else {
         (ImageFormat::Png, Cow::Owned(png_decoding_chunks(bytes)))
     };
-    let dims = ImageReader::with_format(Cursor::new(data), format).into_dimensions().ok();
+    // `ImageReader::into_dimensions`: its default limits.
+    let dims = Reader { data, format, limits: Limits::default() }.into_decoder().ok().map(|d| d.dimensions());
     let (width, height) = dims.unwrap_or((0, 0));
     DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side }
 }
