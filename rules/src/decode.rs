@@ -12,8 +12,10 @@
 use std::borrow::Cow;
 use std::io::Cursor;
 
+#[cfg(any(feature = "png", test))]
+use image::DynamicImage;
 pub use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, Limits, RgbImage};
+use image::{ImageDecoder, ImageFormat, Limits, RgbImage};
 
 /// What the first bytes of a file say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -654,11 +656,11 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeErro
     }
     let (decoder, header, audit) = open(bytes, limits)?;
     let (width, height) = (header.width, header.height);
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+    let rgb = rgb_pixels(decoder).map_err(|e| match e {
         image::ImageError::Limits(_) => DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side },
         _ => DecodeError::Corrupt,
     })?;
-    let mut decoded = Decoded::from_pixels(header, to_rgb(image), false);
+    let mut decoded = Decoded::from_pixels(header, rgb, false);
     decoded.audit = audit.map(|a| (bytes.len(), a));
     Ok(decoded)
 }
@@ -733,7 +735,63 @@ fn over_limit(bytes: &[u8], limits: &DecodeLimits) -> DecodeError {
     DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side }
 }
 
+/// The decoder's pixels as [`to_rgb`] gives them. A JPEG's are read as `DynamicImage::from_decoder`
+/// reads them (a buffer of `total_bytes`, then `read_image`) and converted by [`rgb8_from_raw`]:
+/// its four 8-bit layouts are all the JPEG decoder gives, and `DynamicImage`'s converters for
+/// every layout are 20 KB of the widget's module. A PNG's go through `DynamicImage`.
+fn rgb_pixels(decoder: Dec<'_>) -> image::ImageResult<RgbImage> {
+    match decoder {
+        Dec::Jpeg(d) => {
+            let (w, h) = d.dimensions();
+            let color = d.color_type();
+            let len =
+                usize::try_from(d.total_bytes()).ok().filter(|&n| isize::try_from(n).is_ok()).ok_or_else(|| {
+                    image::ImageError::Limits(image::error::LimitError::from_kind(
+                        image::error::LimitErrorKind::InsufficientMemory,
+                    ))
+                })?;
+            let mut buf = vec![0u8; len];
+            d.read_image(&mut buf)?;
+            rgb8_from_raw(w, h, color, buf).ok_or_else(|| {
+                image::ImageError::Unsupported(image::error::UnsupportedError::from_format_and_kind(
+                    image::error::ImageFormatHint::Exact(ImageFormat::Jpeg),
+                    image::error::UnsupportedErrorKind::Color(color.into()),
+                ))
+            })
+        }
+        #[cfg(feature = "png")]
+        Dec::Other(d) => DynamicImage::from_decoder(d).map(to_rgb),
+    }
+}
+
+/// [`to_rgb`] of an 8-bit grey, grey + alpha, RGB or RGBA buffer (`None` for other layouts or a
+/// buffer of the wrong length).
+fn rgb8_from_raw(w: u32, h: u32, color: image::ColorType, raw: Vec<u8>) -> Option<RgbImage> {
+    use image::ColorType as C;
+    let n = usize::from(color.bytes_per_pixel());
+    if !matches!(color, C::L8 | C::La8 | C::Rgb8 | C::Rgba8) || raw.len() != (w as usize) * (h as usize) * n {
+        return None;
+    }
+    if color == C::Rgb8 {
+        return RgbImage::from_raw(w, h, raw);
+    }
+    let mut out = Vec::with_capacity((w as usize) * (h as usize) * 3);
+    for px in raw.chunks_exact(n) {
+        let (rgb, a) = match color {
+            C::L8 => ([px[0]; 3], None),
+            C::La8 => ([px[0]; 3], Some(px[1])),
+            _ => ([px[0], px[1], px[2]], Some(px[3])),
+        };
+        match a {
+            None => out.extend_from_slice(&rgb),
+            Some(a) => out.extend(rgb.iter().map(|&c| composite_on_white(c, u16::from(a)))),
+        }
+    }
+    RgbImage::from_raw(w, h, out)
+}
+
 /// 8-bit RGB; alpha composited on white (a transparent background reads as white).
+#[cfg(any(feature = "png", test))]
 fn to_rgb(image: DynamicImage) -> RgbImage {
     match image {
         DynamicImage::ImageRgb8(rgb) => rgb,
@@ -849,6 +907,27 @@ mod tests {
             assert_eq!(jpeg_header_exif(bytes).map(<[u8]>::to_vec), theirs, "{name}");
         }
         assert!(with_exif >= 4, "the corpus has EXIF to compare ({with_exif})");
+    }
+
+    #[test]
+    fn rgb8_from_raw_equals_dynamic_image_conversion() {
+        use image::{ColorType, ImageBuffer, Luma, LumaA, Rgba};
+        let (w, h) = (7u32, 5u32);
+        let bytes = |n: usize| {
+            (0..w as usize * h as usize * n).map(|i| (i * 37 % 251) as u8 ^ (i / 3) as u8).collect::<Vec<u8>>()
+        };
+        let cases = [
+            (ColorType::L8, DynamicImage::ImageLuma8(ImageBuffer::<Luma<u8>, _>::from_raw(w, h, bytes(1)).unwrap())),
+            (ColorType::La8, DynamicImage::ImageLumaA8(ImageBuffer::<LumaA<u8>, _>::from_raw(w, h, bytes(2)).unwrap())),
+            (ColorType::Rgb8, DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, bytes(3)).unwrap())),
+            (ColorType::Rgba8, DynamicImage::ImageRgba8(ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, bytes(4)).unwrap())),
+        ];
+        for (color, image) in cases {
+            let raw = image.as_bytes().to_vec();
+            assert_eq!(rgb8_from_raw(w, h, color, raw).as_ref(), Some(&to_rgb(image)), "{color:?}");
+        }
+        assert_eq!(rgb8_from_raw(w, h, ColorType::Rgb16, vec![0; 7 * 5 * 6]), None);
+        assert_eq!(rgb8_from_raw(w, h, ColorType::Rgb8, vec![0; 7 * 5 * 3 - 1]), None);
     }
 
     #[test]
