@@ -62,3 +62,29 @@ if grep -qa 'startxref' "$OUT/intake_widget_bg.wasm"; then
 fi
 grep -qa 'startxref' "$OUT/intake_pdf_bg.wasm" || { echo "build-widget: intake_pdf_bg.wasm has no PDF parser" >&2; exit 1; }
 ls -l "$OUT"
+# The first load's size, with tests/e2e/bench.mjs's formula (brotli q11 of the embed script, the widget's
+# JS and wasm, the image worker, the JS snippets and intake*.css): fail when it is over the budget
+# (BENCHMARKS.md "First load"). INTAKE_FIRST_LOAD_LIMIT_KB overrides the limit for experiments.
+INTAKE_FIRST_LOAD_LIMIT_KB="${INTAKE_FIRST_LOAD_LIMIT_KB:-350}" node --input-type=module -e '
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { brotliCompressSync, constants as zc } from "node:zlib";
+const www = "www";
+const limit = Number(process.env.INTAKE_FIRST_LOAD_LIMIT_KB);
+if (!(limit > 0)) { console.error("build-widget: INTAKE_FIRST_LOAD_LIMIT_KB must be a positive number of KB"); process.exit(1); }
+const firstLoad = ["intake-embed.js", "pkg/intake_widget.js", "pkg/intake_widget_bg.wasm", "intake-worker.js"];
+const snippets = join(www, "pkg/snippets");
+const walk = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+const files = [...firstLoad.map((f) => join(www, f)).filter(existsSync), ...(existsSync(snippets) ? walk(snippets) : []), ...walk(www).filter((f) => f.endsWith(".css") && f.includes("intake"))];
+let total = 0;
+for (const f of files) {
+  const raw = readFileSync(f);
+  total += brotliCompressSync(raw, { params: { [zc.BROTLI_PARAM_QUALITY]: 11, [zc.BROTLI_PARAM_SIZE_HINT]: raw.length } }).length;
+}
+const kb = (total / 1024).toFixed(1);
+if (total > limit * 1024) {
+  console.error(`build-widget: the first load is ${kb} KB brotli (q11), over its ${limit} KB budget (BENCHMARKS.md "First load"); files: ${files.join(", ")}. Make it smaller, or set INTAKE_FIRST_LOAD_LIMIT_KB to experiment.`);
+  process.exit(1);
+}
+console.log(`build-widget: first load ${kb} KB brotli (q11), budget ${limit} KB`);
+'

@@ -12,8 +12,10 @@
 use std::borrow::Cow;
 use std::io::Cursor;
 
+#[cfg(any(feature = "png", test))]
+use image::DynamicImage;
 pub use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{ImageDecoder, ImageFormat, Limits, RgbImage};
 
 /// What the first bytes of a file say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,12 +408,12 @@ fn check_declared(
 }
 
 /// The decoder, the header facts and the JPEG's segment parse.
-type Opened<'a> = (Box<dyn ImageDecoder + 'a>, Header, Option<crate::sanitize::Audit>);
+type Opened<'a> = (Dec<'a>, Header, Option<crate::sanitize::Audit>);
 
 fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<Opened<'a>, DecodeError> {
     let (sniffed, audit) = precheck_audited(bytes, limits)?;
-    let mut decoder: Box<dyn ImageDecoder + 'a> = match reader(bytes, sniffed, limits)?.into_decoder() {
-        Ok(d) => Box::new(d),
+    let mut decoder = match reader(bytes, sniffed, limits)?.into_decoder() {
+        Ok(d) => d,
         Err(image::ImageError::Limits(_)) => return Err(over_limit(bytes, limits)),
         Err(_) => return Err(DecodeError::Corrupt),
     };
@@ -420,11 +422,13 @@ fn open<'a>(bytes: &'a [u8], limits: &DecodeLimits) -> Result<Opened<'a>, Decode
     // A JPEG's EXIF is found here, as the decoder would (the last `Exif` APP1 before the first scan):
     // asking the decoder re-parses the headers once per question, and instantiates its whole
     // parser a second time (for `&Vec<u8>`), 15 KB of the widget's first load.
-    let (exif, xmp) = if sniffed == Sniffed::Jpeg {
-        (jpeg_header_exif(bytes).map(<[u8]>::to_vec), false)
-    } else {
-        let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
-        (decoder.exif_metadata().ok().flatten(), xmp)
+    let (exif, xmp) = match &mut decoder {
+        Dec::Jpeg(_) => (jpeg_header_exif(bytes).map(<[u8]>::to_vec), false),
+        #[cfg(feature = "png")]
+        Dec::Other(decoder) => {
+            let xmp = matches!(decoder.xmp_metadata(), Ok(Some(_))) || matches!(decoder.iptc_metadata(), Ok(Some(_)));
+            (decoder.exif_metadata().ok().flatten(), xmp)
+        }
     };
     let orientation = exif.as_deref().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
     let mut metadata = Metadata { exif: exif.is_some(), gps: exif.as_deref().is_some_and(has_gps_ifd), xmp };
@@ -540,11 +544,93 @@ fn jpeg_header_exif(bytes: &[u8]) -> Option<&[u8]> {
     }
 }
 
-fn reader<'a>(
-    bytes: &'a [u8],
-    sniffed: Sniffed,
-    limits: &DecodeLimits,
-) -> Result<ImageReader<Cursor<Cow<'a, [u8]>>>, DecodeError> {
+/// The image crate's decoder for one file. A JPEG's is built directly, not through [`image::ImageReader`]:
+/// its format switch boxes every decoder as a trait object, which keeps every method of the JPEG
+/// decoder (its metadata questions instantiate the whole header parser a second time, for
+/// `&Vec<u8>`) in the widget's first load. What is done is the same: `JpegDecoder::new`, then
+/// `set_limits`, as `ImageReader::into_decoder` does.
+enum Dec<'a> {
+    Jpeg(image::codecs::jpeg::JpegDecoder<Cursor<Cow<'a, [u8]>>>),
+    /// PNG, through [`image::ImageReader`] (only built with the PNG decoder).
+    #[cfg(feature = "png")]
+    Other(Box<dyn ImageDecoder + 'a>),
+}
+
+impl ImageDecoder for Dec<'_> {
+    fn dimensions(&self) -> (u32, u32) {
+        match self {
+            Dec::Jpeg(d) => d.dimensions(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.dimensions(),
+        }
+    }
+
+    fn color_type(&self) -> image::ColorType {
+        match self {
+            Dec::Jpeg(d) => d.color_type(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.color_type(),
+        }
+    }
+
+    fn original_color_type(&self) -> image::ExtendedColorType {
+        match self {
+            Dec::Jpeg(d) => d.original_color_type(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.original_color_type(),
+        }
+    }
+
+    fn total_bytes(&self) -> u64 {
+        match self {
+            Dec::Jpeg(d) => d.total_bytes(),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.total_bytes(),
+        }
+    }
+
+    fn read_image(self, buf: &mut [u8]) -> image::ImageResult<()> {
+        match self {
+            Dec::Jpeg(d) => d.read_image(buf),
+            #[cfg(feature = "png")]
+            Dec::Other(d) => d.read_image_boxed(buf),
+        }
+    }
+
+    fn read_image_boxed(self: Box<Self>, buf: &mut [u8]) -> image::ImageResult<()> {
+        (*self).read_image(buf)
+    }
+}
+
+/// [`image::ImageReader::with_format`] with its limits, for [`Dec`].
+struct Reader<'a> {
+    data: Cow<'a, [u8]>,
+    format: ImageFormat,
+    limits: Limits,
+}
+
+impl<'a> Reader<'a> {
+    fn into_decoder(self) -> image::ImageResult<Dec<'a>> {
+        if self.format == ImageFormat::Jpeg {
+            let mut d = image::codecs::jpeg::JpegDecoder::new(Cursor::new(self.data))?;
+            d.set_limits(self.limits)?;
+            return Ok(Dec::Jpeg(d));
+        }
+        #[cfg(feature = "png")]
+        {
+            let mut reader = image::ImageReader::with_format(Cursor::new(self.data), self.format);
+            reader.limits(self.limits);
+            Ok(Dec::Other(Box::new(reader.into_decoder()?)))
+        }
+        #[cfg(not(feature = "png"))]
+        Err(image::ImageError::Unsupported(image::error::UnsupportedError::from_format_and_kind(
+            image::error::ImageFormatHint::Exact(self.format),
+            image::error::UnsupportedErrorKind::Format(image::error::ImageFormatHint::Exact(self.format)),
+        )))
+    }
+}
+
+fn reader<'a>(bytes: &'a [u8], sniffed: Sniffed, limits: &DecodeLimits) -> Result<Reader<'a>, DecodeError> {
     if !cfg!(feature = "png") && sniffed == Sniffed::Png {
         // Built without the PNG decoder (the widget: the browser decodes PNGs).
         return Err(DecodeError::Unsupported(Sniffed::Png));
@@ -554,13 +640,11 @@ fn reader<'a>(
     } else {
         (ImageFormat::Png, Cow::Owned(png_decoding_chunks(bytes)))
     };
-    let mut reader = ImageReader::with_format(Cursor::new(data), format);
     let mut image_limits = Limits::default();
     image_limits.max_image_width = Some(limits.max_side);
     image_limits.max_image_height = Some(limits.max_side);
     image_limits.max_alloc = Some(limits.max_alloc);
-    reader.limits(image_limits);
-    Ok(reader)
+    Ok(Reader { data, format, limits: image_limits })
 }
 
 /// Decodes a JPEG or PNG within `limits`.
@@ -572,11 +656,11 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, DecodeErro
     }
     let (decoder, header, audit) = open(bytes, limits)?;
     let (width, height) = (header.width, header.height);
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+    let rgb = rgb_pixels(decoder).map_err(|e| match e {
         image::ImageError::Limits(_) => DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side },
         _ => DecodeError::Corrupt,
     })?;
-    let mut decoded = Decoded::from_pixels(header, to_rgb(image), false);
+    let mut decoded = Decoded::from_pixels(header, rgb, false);
     decoded.audit = audit.map(|a| (bytes.len(), a));
     Ok(decoded)
 }
@@ -645,12 +729,69 @@ fn over_limit(bytes: &[u8], limits: &DecodeLimits) -> DecodeError {
     } else {
         (ImageFormat::Png, Cow::Owned(png_decoding_chunks(bytes)))
     };
-    let dims = ImageReader::with_format(Cursor::new(data), format).into_dimensions().ok();
+    // `ImageReader::into_dimensions`: its default limits.
+    let dims = Reader { data, format, limits: Limits::default() }.into_decoder().ok().map(|d| d.dimensions());
     let (width, height) = dims.unwrap_or((0, 0));
     DecodeError::DimensionsOverLimit { width, height, max_side: limits.max_side }
 }
 
+/// The decoder's pixels as [`to_rgb`] gives them. A JPEG's are read as `DynamicImage::from_decoder`
+/// reads them (a buffer of `total_bytes`, then `read_image`) and converted by [`rgb8_from_raw`]:
+/// its four 8-bit layouts are all the JPEG decoder gives, and `DynamicImage`'s converters for
+/// every layout are 20 KB of the widget's module. A PNG's go through `DynamicImage`.
+fn rgb_pixels(decoder: Dec<'_>) -> image::ImageResult<RgbImage> {
+    match decoder {
+        Dec::Jpeg(d) => {
+            let (w, h) = d.dimensions();
+            let color = d.color_type();
+            let len =
+                usize::try_from(d.total_bytes()).ok().filter(|&n| isize::try_from(n).is_ok()).ok_or_else(|| {
+                    image::ImageError::Limits(image::error::LimitError::from_kind(
+                        image::error::LimitErrorKind::InsufficientMemory,
+                    ))
+                })?;
+            let mut buf = vec![0u8; len];
+            d.read_image(&mut buf)?;
+            rgb8_from_raw(w, h, color, buf).ok_or_else(|| {
+                image::ImageError::Unsupported(image::error::UnsupportedError::from_format_and_kind(
+                    image::error::ImageFormatHint::Exact(ImageFormat::Jpeg),
+                    image::error::UnsupportedErrorKind::Color(color.into()),
+                ))
+            })
+        }
+        #[cfg(feature = "png")]
+        Dec::Other(d) => DynamicImage::from_decoder(d).map(to_rgb),
+    }
+}
+
+/// [`to_rgb`] of an 8-bit grey, grey + alpha, RGB or RGBA buffer (`None` for other layouts or a
+/// buffer of the wrong length).
+fn rgb8_from_raw(w: u32, h: u32, color: image::ColorType, raw: Vec<u8>) -> Option<RgbImage> {
+    use image::ColorType as C;
+    let n = usize::from(color.bytes_per_pixel());
+    if !matches!(color, C::L8 | C::La8 | C::Rgb8 | C::Rgba8) || raw.len() != (w as usize) * (h as usize) * n {
+        return None;
+    }
+    if color == C::Rgb8 {
+        return RgbImage::from_raw(w, h, raw);
+    }
+    let mut out = Vec::with_capacity((w as usize) * (h as usize) * 3);
+    for px in raw.chunks_exact(n) {
+        let (rgb, a) = match color {
+            C::L8 => ([px[0]; 3], None),
+            C::La8 => ([px[0]; 3], Some(px[1])),
+            _ => ([px[0], px[1], px[2]], Some(px[3])),
+        };
+        match a {
+            None => out.extend_from_slice(&rgb),
+            Some(a) => out.extend(rgb.iter().map(|&c| composite_on_white(c, u16::from(a)))),
+        }
+    }
+    RgbImage::from_raw(w, h, out)
+}
+
 /// 8-bit RGB; alpha composited on white (a transparent background reads as white).
+#[cfg(any(feature = "png", test))]
 fn to_rgb(image: DynamicImage) -> RgbImage {
     match image {
         DynamicImage::ImageRgb8(rgb) => rgb,
@@ -766,6 +907,27 @@ mod tests {
             assert_eq!(jpeg_header_exif(bytes).map(<[u8]>::to_vec), theirs, "{name}");
         }
         assert!(with_exif >= 4, "the corpus has EXIF to compare ({with_exif})");
+    }
+
+    #[test]
+    fn rgb8_from_raw_equals_dynamic_image_conversion() {
+        use image::{ColorType, ImageBuffer, Luma, LumaA, Rgba};
+        let (w, h) = (7u32, 5u32);
+        let bytes = |n: usize| {
+            (0..w as usize * h as usize * n).map(|i| (i * 37 % 251) as u8 ^ (i / 3) as u8).collect::<Vec<u8>>()
+        };
+        let cases = [
+            (ColorType::L8, DynamicImage::ImageLuma8(ImageBuffer::<Luma<u8>, _>::from_raw(w, h, bytes(1)).unwrap())),
+            (ColorType::La8, DynamicImage::ImageLumaA8(ImageBuffer::<LumaA<u8>, _>::from_raw(w, h, bytes(2)).unwrap())),
+            (ColorType::Rgb8, DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, bytes(3)).unwrap())),
+            (ColorType::Rgba8, DynamicImage::ImageRgba8(ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, bytes(4)).unwrap())),
+        ];
+        for (color, image) in cases {
+            let raw = image.as_bytes().to_vec();
+            assert_eq!(rgb8_from_raw(w, h, color, raw).as_ref(), Some(&to_rgb(image)), "{color:?}");
+        }
+        assert_eq!(rgb8_from_raw(w, h, ColorType::Rgb16, vec![0; 7 * 5 * 6]), None);
+        assert_eq!(rgb8_from_raw(w, h, ColorType::Rgb8, vec![0; 7 * 5 * 3 - 1]), None);
     }
 
     #[test]

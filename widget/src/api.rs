@@ -134,6 +134,22 @@ impl Api {
 
     /// `GET path` → JSON.
     pub async fn get<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, HttpError> {
+        let text = self.get_text(path, auth).await?;
+        serde_json::from_str(&text).map_err(|_| HttpError::from_body(502, "", None))
+    }
+
+    /// The request and status handling of [`Api::get`], kept out of its generic part: one copy of this
+    /// future in the module instead of one per answer type (the first load's size).
+    /// Boxed as a trait object so that the optimiser cannot inline it back into each caller.
+    fn get_text<'a>(
+        &'a self,
+        path: &'a str,
+        auth: bool,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, HttpError>> + 'a>> {
+        Box::pin(self.fetch_text(path, auth))
+    }
+
+    async fn fetch_text(&self, path: &str, auth: bool) -> Result<String, HttpError> {
         let window = web_sys::window().ok_or_else(HttpError::network)?;
         let headers = Headers::new().map_err(js_err)?;
         headers.set("Accept", "application/json").map_err(js_err)?;
@@ -152,7 +168,7 @@ impl Api {
             let retry = resp.headers().get("Retry-After").ok().flatten().and_then(|v| v.parse().ok());
             return Err(HttpError::from_body(status, &text, retry));
         }
-        serde_json::from_str(&text).map_err(|_| HttpError::from_body(502, "", None))
+        Ok(text)
     }
 
     /// Loads everything the flow needs after login.

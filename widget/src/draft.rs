@@ -142,7 +142,12 @@ pub async fn person_of(token: &str) -> Res<String> {
     // atob gives one char per byte; the claims we need are ASCII in practice, and UTF-8 bytes
     // round-trip through the same mapping either way.
     let bytes: Vec<u8> = json.chars().map(|c| u32::from(c) as u8).collect();
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| JsValue::from_str("bad claims"))?;
+    // `from_str` after a UTF-8 check, not `from_slice`: the same answer (serde_json refuses invalid
+    // UTF-8 either way) without a second copy of the JSON parser for byte slices in the module.
+    let claims: serde_json::Value = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| JsValue::from_str("bad claims"))?;
     let (iss, sub) = (claims["iss"].as_str().unwrap_or_default(), claims["sub"].as_str().unwrap_or_default());
     if sub.is_empty() {
         return Err(JsValue::from_str("no subject"));
