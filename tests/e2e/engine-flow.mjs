@@ -40,8 +40,14 @@ export { currentStep };
 /** Signs in and waits for the widget's first step. */
 export async function open(engine, stack, person, viewport = { width: 360, height: 740 }) {
   const page = await engine.newPage(viewport);
-  await signIn(page, stack, person);
-  await until('the identity step', async () => (await currentStep(page)) === 'identity', { timeoutMs: 30_000 });
+  try {
+    await signIn(page, stack, person);
+    await until('the identity step', async () => (await currentStep(page)) === 'identity', { timeoutMs: 30_000 });
+  } catch (e) {
+    // Not left open: WebKitWebDriver runs one session at a time, so a leaked page fails every later test.
+    await page.close().catch(() => {});
+    throw e;
+  }
   return page;
 }
 

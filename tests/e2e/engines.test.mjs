@@ -11,6 +11,7 @@
 // sign-in that expires mid-flow (60 s ID tokens) is renewed where the person is, with one submission.
 
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { available, launchEngine, selectedEngines } from './engines.mjs';
@@ -19,7 +20,7 @@ import {
   toDocuments,
 } from './engine-flow.mjs';
 import { delivered, expectRefusedPhotos, fixture, formValues, partOf } from './flow.mjs';
-import { startStack, synthFixture, until } from './harness.mjs';
+import { ARTIFACTS, startStack, synthFixture, until } from './harness.mjs';
 import { drafts, draftSaved, partStates, personId } from './draft-helpers.mjs';
 
 const DRAFT_FILES = [
@@ -178,8 +179,10 @@ for (const name of selectedEngines()) {
     });
 
     test(`${name}: on one browser profile another person sees none of the draft and signing out deletes theirs; the first person gets everything back in a reopened tab and submits once`, { timeout: 600_000 }, async () => {
-      const A = 'xiamen-holder';
-      const B = 'elsewhere-holder';
+      // Two people nobody else in this stack submits for (the first test submits for xiamen-holder, the
+      // draft test for new-applicant): a person who has submitted starts at the status, not the form.
+      const A = 'elsewhere-holder';
+      const B = 'passport-holder';
       const a = await open(engine, stack, A, { width: 360, height: 740 });
       await toDocuments(a, A);
       const chosen = await chooseAll(a);
@@ -251,8 +254,12 @@ for (const name of selectedEngines()) {
         }), { timeoutMs: 70_000, everyMs: 500 });
         const sent = (await received(short)).length;
         await acknowledgeWarnings(page);
+        await until('the submit button to be enabled', () => submitEnabled(page), { timeoutMs: 15_000 });
         await page.click('section[data-step="review"] [data-action="submit"]');
-        await page.waitForSelector('[data-auth-required]');
+        await page.waitForSelector('[data-auth-required]').catch(async (e) => {
+          await page.screenshot(path.join(ARTIFACTS, 'engines', `${name}-expiry-no-prompt.png`)).catch(() => {});
+          throw e;
+        });
         const view = await inViewport(page, '[data-auth-required]');
         assert.ok(view.inside, `the sign-in prompt is in view: ${JSON.stringify(view)}`);
         assert.equal(await currentStep(page), 'review', 'the person stays where they are');
