@@ -172,10 +172,16 @@ fn mutated(changes: &[(&str, Value)]) -> Value {
     b
 }
 
+/// JSON pointers into the valid bundle and the values put there.
+type Changes = Vec<(&'static str, Value)>;
+
+/// A submission's parts: name and bytes.
+type Parts<'a> = Vec<(&'a str, &'a [u8])>;
+
 fn forms(seen: &mut Seen) {
     let id = people::identity("王bing");
     let holder = Some(ArchiveFacts { holds_certificate: true, working_years: Some(12) });
-    let cases: Vec<(Vec<(&str, Value)>, Option<ArchiveFacts>)> = vec![
+    let cases: Vec<(Changes, Option<ArchiveFacts>)> = vec![
         (vec![], None),
         (vec![("/gender", Value::Null), ("/unit/name", json!("  ")), ("/birth_date", Value::Null)], None),
         (vec![("/education/school", Value::Null), ("/working_years", Value::Null)], None),
@@ -230,7 +236,7 @@ fn submissions(seen: &mut Seen) {
     let profile = ProfileSet::embedded().default_profile();
     let photo = read("photo/standard_295x413.jpg");
     let bundle = valid_bundle().to_string();
-    let cases: Vec<(&str, Vec<(&str, &[u8])>)> = vec![
+    let cases: Vec<(&str, Parts<'_>)> = vec![
         ("no files", vec![]),
         (
             "two photos, a passport page, an unknown part",

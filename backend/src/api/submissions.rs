@@ -383,7 +383,7 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
                 StatusCode::CONFLICT,
                 "submission",
                 Code::SubmissionAlreadySubmitted,
-                &[("id", active.id.into())],
+                &[("id", active.id.as_str().into())],
             )
             .reject());
         }
