@@ -8,7 +8,7 @@ use crate::document::{self, DocumentKind, ProcessedDocument};
 use crate::form::{self, Bundle, CertificateType, Context, PostStatus};
 use crate::photo;
 use crate::profile::PhotoProfile;
-use crate::report::{Problem, Report};
+use crate::report::{Arg, Problem, Report};
 
 /// An upload part (api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,6 +73,12 @@ impl Part {
                 "supporting documents (other-post work certificate, or student ID and household registration)",
             ),
         }
+    }
+
+    /// The display name as a problem's argument, each language its own.
+    pub fn label(self) -> Arg {
+        let (zh, en) = self.labels();
+        Arg::text(zh, en)
     }
 
     /// The document kind of an identity-document part.
@@ -232,7 +238,7 @@ pub fn check(
             None => report.push(Problem::new(
                 *name,
                 Code::RequestMalformed,
-                &[("detail", &format!("unknown part {name:?}"))],
+                &[("detail", format!("unknown part {name:?}").into())],
             )),
         }
     }
@@ -242,24 +248,19 @@ pub fn check(
         let reqs = requirements(b.certificate_type(), b.post_status());
         for part in Part::ALL {
             let count = known.iter().filter(|(p, _)| *p == part).count();
-            let (zh, en) = part.labels();
             match reqs.iter().find(|r| r.part == part) {
                 None if count > 0 => {
-                    report.push(Problem::new(
-                        part.name(),
-                        Code::DocumentNotExpected,
-                        &[("name", &zh), ("name_en", &en)],
-                    ));
+                    report.push(Problem::new(part.name(), Code::DocumentNotExpected, &[("name", part.label())]));
                 }
                 None => {}
                 Some(r) if count < r.min => {
-                    report.push(Problem::new(part.name(), Code::DocumentMissing, &[("name", &zh), ("name_en", &en)]));
+                    report.push(Problem::new(part.name(), Code::DocumentMissing, &[("name", part.label())]));
                 }
                 Some(r) if count > r.max => {
                     report.push(Problem::new(
                         part.name(),
                         Code::FileTooMany,
-                        &[("field", &zh), ("field_en", &en), ("max", &r.max), ("count", &count)],
+                        &[("field", part.label()), ("max", r.max.into()), ("count", count.into())],
                     ));
                 }
                 Some(_) => {}
@@ -292,7 +293,7 @@ pub fn check(
                         None => report.push(Problem::new(
                             part.name(),
                             Code::ImageMalformedSegments,
-                            &[("detail", &"not rebuildable")],
+                            &[("detail", "not rebuildable".into())],
                         )),
                     }
                 }

@@ -1586,11 +1586,8 @@ mod tests {
         s.apply(Action::Checked(Part::Photo, 0, result(Part::Photo, "new.jpg", Vec::new(), true)));
         assert_eq!(s.part_state(Part::Photo), PartState::Ok);
         attach(&mut s, Part::IdFront, Vec::new(), true);
-        let swapped = Problem::new(
-            "id_back",
-            Code::DocumentSidesSwapped,
-            &[("first", &"a"), ("second", &"b"), ("first_en", &"a"), ("second_en", &"b")],
-        );
+        let swapped =
+            Problem::new("id_back", Code::DocumentSidesSwapped, &[("first", "a".into()), ("second", "b".into())]);
         attach(&mut s, Part::IdBack, vec![swapped], true);
         assert_eq!(s.part_state(Part::IdBack), PartState::Warning);
         assert!(!s.can_submit());
@@ -1801,11 +1798,8 @@ mod tests {
         field(&mut s, "email", "chen@example.com");
         attach(&mut s, Part::Photo, Vec::new(), true);
         attach(&mut s, Part::IdFront, Vec::new(), true);
-        let swapped = Problem::new(
-            "id_back",
-            Code::DocumentSidesSwapped,
-            &[("first", &"a"), ("second", &"b"), ("first_en", &"a"), ("second_en", &"b")],
-        );
+        let swapped =
+            Problem::new("id_back", Code::DocumentSidesSwapped, &[("first", "a".into()), ("second", "b".into())]);
         attach(&mut s, Part::IdBack, vec![swapped], true);
         s.apply(Action::Ack(Part::IdBack, true));
         s.apply(Action::Checking(Part::Supporting, 0, "still-checking.jpg".into()));
@@ -1864,7 +1858,12 @@ mod tests {
             index: 1,
             file_name: "照片.jpg".into(),
             before: Report::new(),
-            verdict: std::iter::once(Problem::new("photo", Code::PhotoBlurry, &[])).collect(),
+            verdict: std::iter::once(Problem::new(
+                "photo",
+                Code::PhotoBlurry,
+                &[("value", 3.into()), ("min", 4.into())],
+            ))
+            .collect(),
             output: Some(DraftOutput {
                 media_type: "image/jpeg".into(),
                 file_name: "照片.jpg".into(),
