@@ -9,6 +9,7 @@ mod form;
 mod help;
 mod history;
 mod identity;
+pub(crate) mod lang;
 mod receipt;
 mod review;
 mod upload;
@@ -377,7 +378,7 @@ pub fn App(props: &AppProps) -> Html {
     };
 
     let lang_switch = Callback::from(move |_| {
-        crate::i18n::store(l.other());
+        lang::store(l.other());
         dispatch.dispatch(Action::SetLang(l.other()));
     });
     html! {
