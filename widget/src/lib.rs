@@ -112,7 +112,8 @@ pub fn mount(element: web_sys::Element, options: JsValue) -> Result<(), JsValue>
         },
         imaging: imaging::Imaging::new(&worker_url),
         // The person's own choice (kept across reloads) before the host's default.
-        lang: i18n::stored().unwrap_or_else(|| i18n::Lang::parse(&option_string(&options, "lang").unwrap_or_default())),
+        lang: app::lang::stored()
+            .unwrap_or_else(|| i18n::Lang::parse(&option_string(&options, "lang").unwrap_or_default())),
         sign_in: option(&options, "signIn").and_then(|v| v.dyn_into::<Function>().ok()),
         draft_days: option(&options, "draftDays")
             .and_then(|v| v.as_f64())
