@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{Request, Workload, burst, clear_peak, files, free_addr, pct, ready, start_idp, start_serve, status_kb};
-use intake::sandbox::platform::PlatformSandbox;
+use intake_sandbox::platform::PlatformSandbox;
 
 const BOUNDARY: &str = "----intake-bench-boundary";
 

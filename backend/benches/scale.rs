@@ -33,7 +33,7 @@ use bytes::Bytes;
 use common::{
     Request, Workload, burst, clear_peak, files, free_addr, gather, pct, ready, start_idp, start_serve, status_kb,
 };
-use intake::sandbox::platform::Delivery;
+use intake_sandbox::platform::Delivery;
 use tokio::io::AsyncBufReadExt as _;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;

@@ -13,5 +13,4 @@ pub mod identity;
 pub mod metrics;
 pub mod net;
 pub mod platform;
-pub mod sandbox;
 pub mod store;

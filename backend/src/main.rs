@@ -8,9 +8,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use intake::config::Config;
 use intake::identity::Verifier;
-use intake::sandbox::idp::SandboxIdp;
-use intake::sandbox::platform::PlatformSandbox;
 use intake::{app, forwarder};
+use intake_sandbox::idp::SandboxIdp;
+use intake_sandbox::platform::PlatformSandbox;
 use warp::Filter;
 
 mod check;

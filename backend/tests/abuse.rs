@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
-use intake::sandbox::idp::SandboxIdp;
 use intake_rules::form::numbers::resident_id_check_char;
+use intake_sandbox::idp::SandboxIdp;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;

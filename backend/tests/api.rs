@@ -86,8 +86,8 @@ async fn forged_expired_and_foreign_tokens_are_refused() {
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
     assert_eq!(h.get("/api/v1/me", Some(&none)).await.0, 401, "alg none");
     // A key the issuer never published.
-    let stranger = intake::sandbox::idp::Signer::generate("unknown-kid");
-    let p = intake::sandbox::people::person("xiamen-holder").unwrap();
+    let stranger = intake_sandbox::idp::Signer::generate("unknown-kid");
+    let p = intake_sandbox::people::person("xiamen-holder").unwrap();
     let t = stranger.token_for(ISSUER, AUDIENCE, p, Duration::from_secs(60));
     assert_eq!(h.get("/api/v1/me", Some(&t)).await.0, 401, "unknown key");
 }
@@ -127,7 +127,7 @@ async fn a_valid_submission_is_201_and_idempotent() {
     // Same key, different body: 409.
     let mut other = parts.clone();
     other[0].bytes = serde_json::to_vec(&{
-        let mut b = bundle_for(intake::sandbox::people::person("xiamen-holder").unwrap());
+        let mut b = bundle_for(intake_sandbox::people::person("xiamen-holder").unwrap());
         b["post"]["position"] = json!("财务经理");
         b
     })
@@ -161,7 +161,7 @@ async fn nobody_reads_someone_elses_submissions() {
     let (_, list) = h.get("/api/v1/submissions", Some(&b)).await;
     assert!(list["submissions"].as_array().unwrap().is_empty());
     // B's bundle carrying A's identity is refused: identity comes from the token.
-    let a_bundle = bundle_for(intake::sandbox::people::person("xiamen-holder").unwrap());
+    let a_bundle = bundle_for(intake_sandbox::people::person("xiamen-holder").unwrap());
     let (status, body) =
         h.submit("/api/v1/submissions", Some(&b), Some("owner-key-2"), &parts_for("rare-name", &a_bundle)).await;
     assert_eq!(status, 422);
@@ -239,7 +239,7 @@ async fn hostile_uploads_are_refused_with_their_codes() {
     assert_eq!(status, 422);
     assert!(codes(&body).contains(&"document.missing".to_owned()), "{body}");
     // A bundle whose certificate number differs from the token's.
-    let mut bundle = bundle_for(intake::sandbox::people::person(person).unwrap());
+    let mut bundle = bundle_for(intake_sandbox::people::person(person).unwrap());
     bundle["identity"]["certificate_number"] = json!("11010519491231002X");
     let (status, body) =
         h.submit("/api/v1/submissions", Some(&token), Some("hostile-key-number"), &parts_for(person, &bundle)).await;
@@ -255,7 +255,7 @@ async fn hostile_uploads_are_refused_with_their_codes() {
 #[tokio::test]
 async fn every_sample_person_can_submit() {
     let h = Harness::new("people", |c| c.forwarding.enabled = false).await;
-    for p in intake::sandbox::people::people() {
+    for p in intake_sandbox::people::people() {
         let (status, body) = h
             .submit(
                 "/api/v1/submissions",
@@ -453,7 +453,7 @@ async fn a_slow_loris_client_is_disconnected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_off_post_student_without_a_unit_submits_with_a_student_id_and_household_registration() {
     let h = Harness::new("off-post", |_| {}).await;
-    let person = intake::sandbox::people::person("new-applicant").unwrap();
+    let person = intake_sandbox::people::person("new-applicant").unwrap();
     let token = h.token("new-applicant");
     let mut bundle = bundle_for(person);
     bundle.as_object_mut().unwrap().remove("unit");
@@ -506,7 +506,7 @@ async fn an_off_post_student_without_a_unit_submits_with_a_student_id_and_househ
     let delivery = h.sandbox.received().into_iter().find(|d| d.key == id).unwrap();
     assert!(!delivery.duplicate);
     assert_eq!(delivery.bundle["post_status"], "off_post");
-    for key in intake::sandbox::platform::UNIT_KEYS {
+    for key in intake_sandbox::platform::UNIT_KEYS {
         assert_eq!(delivery.bundle[key], serde_json::Value::Null, "{key}");
     }
     let names: Vec<&str> = delivery.parts.iter().map(|p| p.name.as_str()).collect();
@@ -532,7 +532,7 @@ async fn an_off_post_student_without_a_unit_submits_with_a_student_id_and_househ
 async fn the_receipt_number_is_short_checked_and_shown_beside_the_uuid() {
     let h = Harness::new("receipt-number", |c| c.forwarding.enabled = false).await;
     let mut numbers = std::collections::HashSet::new();
-    for p in intake::sandbox::people::people() {
+    for p in intake_sandbox::people::people() {
         let token = h.token(&p.key);
         let (status, receipt) = h
             .submit("/api/v1/submissions", Some(&token), Some(&format!("receipt-{}", p.key)), &valid_parts(&p.key))

@@ -15,9 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{fixture, multipart, temp_dir, valid_parts};
-use intake::sandbox::people;
 use intake_rules::attachment;
 use intake_rules::document::{self, DocumentKind};
+use intake_sandbox::people;
 use serde_json::Value;
 
 struct Demo {

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use intake::sandbox::platform::{Fault, PlatformSandbox};
+use intake_sandbox::platform::{Fault, PlatformSandbox};
 use tokio::sync::oneshot;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use intake::sandbox::idp::SandboxIdp;
+use intake_sandbox::idp::SandboxIdp;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warp::Filter;
@@ -147,9 +147,9 @@ async fn sandbox_pages_and_the_408_carry_the_security_headers() {
 #[tokio::test]
 async fn crit_future_iat_and_overlong_tokens_are_refused() {
     let h = Harness::new("jwt", |c| c.identity.max_token_lifetime_secs = 24 * 3600).await;
-    let p = intake::sandbox::people::person("xiamen-holder").unwrap();
+    let p = intake_sandbox::people::person("xiamen-holder").unwrap();
     let claims = |edit: &dyn Fn(&mut serde_json::Value)| {
-        let mut c = intake::sandbox::idp::person_claims(ISSUER, AUDIENCE, p, Duration::from_secs(600));
+        let mut c = intake_sandbox::idp::person_claims(ISSUER, AUDIENCE, p, Duration::from_secs(600));
         edit(&mut c);
         c
     };

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use intake::sandbox::platform::PlatformSandbox;
+use intake_sandbox::platform::PlatformSandbox;
 use serde_json::Value;
 use warp::Filter;
 

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use intake::sandbox::idp::SandboxIdp;
-use intake::sandbox::platform::PlatformSandbox;
 use intake_rules::form::numbers::resident_id_check_char;
+use intake_sandbox::idp::SandboxIdp;
+use intake_sandbox::platform::PlatformSandbox;
 use serde_json::json;
 use tokio::process::Child;
 use warp::Filter;

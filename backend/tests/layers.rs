@@ -1,7 +1,8 @@
 //! Architecture invariant: the backend's modules point one way. `app` (wiring: stores, the serve
 //! loop, the forwarder's start) may use everything; nothing points back at it. `api` may use the
 //! layers below (identity, store, metrics, net) but none of them uses `api`. Read from the
-//! sources, so a `use crate::app::…` added anywhere fails here with its file and line.
+//! sources, so a `use crate::app::…` added anywhere fails here with its file and line. Also the
+//! file-size rule: no source file over 800 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -51,4 +52,24 @@ fn nothing_points_back_at_app_and_the_lower_layers_never_use_api() {
         }
     }
     assert!(wrong.is_empty(), "modules pointing the wrong way:\n{}", wrong.join("\n"));
+}
+
+/// The file-size rule (issue 15): no source file of the backend or of the sandbox crate over 800
+/// lines, tests included; a file that grows past it is split along a seam of its own.
+#[test]
+fn no_source_file_is_over_800_lines() {
+    const MOST: usize = 800;
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    sources(&manifest.join("src"), &mut files);
+    sources(&manifest.join("../sandbox/src"), &mut files);
+    assert!(files.iter().any(|f| f.ends_with("sandbox/src/lib.rs")), "the sandbox crate's sources were read");
+    let mut long = Vec::new();
+    for f in &files {
+        let lines = std::fs::read_to_string(f).unwrap().lines().count();
+        if lines > MOST {
+            long.push(format!("{}: {lines} lines", f.display()));
+        }
+    }
+    assert!(long.is_empty(), "files over {MOST} lines:\n{}", long.join("\n"));
 }

@@ -35,7 +35,7 @@ async fn no_certificate_number_mobile_or_name_in_debug_logs() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let h = Harness::new("logs", |_| {}).await;
-    let person = intake::sandbox::people::person("xiamen-holder").unwrap();
+    let person = intake_sandbox::people::person("xiamen-holder").unwrap();
     let token = h.token("xiamen-holder");
     let (status, receipt) =
         h.submit("/api/v1/submissions", Some(&token), Some("logs-key-1"), &valid_parts("xiamen-holder")).await;

@@ -100,7 +100,7 @@ async fn real_tokens_pass_and_tampered_ones_do_not() {
         let token = login(&p.issuer, person, "intake-web").await;
         let (status, body) = me(&app, &token).await;
         assert_eq!(status, 200, "{person}: {body}");
-        let expected = intake::sandbox::people::person(person).unwrap();
+        let expected = intake_sandbox::people::person(person).unwrap();
         assert_eq!(body["name"], expected.name.as_str());
         assert_eq!(body["certificate_type"], expected.certificate_type.as_str());
     }
@@ -119,7 +119,7 @@ async fn real_tokens_pass_and_tampered_ones_do_not() {
     let other = login(&p.issuer, "xiamen-holder", "other-app").await;
     assert_eq!(me(&app, &other).await.0, 401, "wrong audience");
     // Same claims, signed with a key the issuer never published (unknown kid).
-    let stranger = intake::sandbox::idp::Signer::generate("not-in-jwks");
+    let stranger = intake_sandbox::idp::Signer::generate("not-in-jwks");
     let claims: Value = {
         use base64::Engine;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();

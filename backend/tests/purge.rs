@@ -166,7 +166,7 @@ async fn after_delivery_through_the_api_the_forwarder_erases_the_images_and_iden
     assert_eq!(status, 201, "{receipt}");
     let id = receipt["id"].as_str().unwrap().to_owned();
     let (photo, _) = stored(&db, &id); // this connection is closed again before the forwarder runs
-    let cert = intake::sandbox::people::person("xiamen-holder").unwrap().certificate_number.clone();
+    let cert = intake_sandbox::people::person("xiamen-holder").unwrap().certificate_number.clone();
     let needles = [
         ("photo bytes", photo[photo.len() / 2..photo.len() / 2 + 64].to_vec()),
         ("certificate number", cert.into_bytes()),

@@ -14,7 +14,7 @@ use common::{free_port, serve_config, spawn_serve, temp_dir, wait_ready};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// The sandbox identity provider's routes as `intake demo` mounts them (backend/src/sandbox/idp.rs).
+/// The sandbox identity provider's routes as `intake demo` mounts them (sandbox/src/idp.rs).
 const IDP_PATHS: [&str; 4] = [
     "/sandbox/idp/.well-known/openid-configuration",
     "/sandbox/idp/jwks",

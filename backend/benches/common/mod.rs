@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use intake::sandbox::idp::SandboxIdp;
 use intake_rules::form::numbers::resident_id_check_char;
+use intake_sandbox::idp::SandboxIdp;
 use serde_json::json;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-const PEOPLE_JSON: &str = include_str!("../../../tests/fixtures/people.json");
+const PEOPLE_JSON: &str = include_str!("../../tests/fixtures/people.json");
 
 /// One sample person. `archive` is `None` for a person the platform holds no archive for.
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -27,7 +27,7 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
-use super::people::{self, Person};
+use crate::people::{self, Person};
 
 /// Lifetime of sandbox tokens.
 pub const TOKEN_TTL: Duration = Duration::from_secs(3600);
