@@ -126,7 +126,7 @@ fn size_problem(field: &str, bytes: &[u8]) -> Option<Problem> {
         Problem::new(
             field,
             Code::FileTooLarge,
-            &[("size", human_bytes(bytes.len()).into()), ("limit", human_bytes(MAX_BYTES).into())],
+            &[("size", &human_bytes(bytes.len())), ("limit", &human_bytes(MAX_BYTES))],
         )
     })
 }
@@ -152,11 +152,9 @@ pub fn pdf_problem(field: &str, refusal: &Refusal) -> Problem {
     match refusal {
         Refusal::Invalid(_) => Problem::new(field, Code::FilePdfInvalid, &[]),
         Refusal::Encrypted => Problem::new(field, Code::FilePdfEncrypted, &[]),
-        Refusal::Active(what) => Problem::new(field, Code::FilePdfActiveContent, &[("what", what.join(", ").into())]),
+        Refusal::Active(what) => Problem::new(field, Code::FilePdfActiveContent, &[("what", &what.join(", "))]),
         Refusal::NoPages => Problem::new(field, Code::FilePdfNoPages, &[]),
-        Refusal::TooMuch(Limit::Pages) => {
-            Problem::new(field, Code::FilePdfTooManyPages, &[("max", pdf::MAX_PAGES.into())])
-        }
+        Refusal::TooMuch(Limit::Pages) => Problem::new(field, Code::FilePdfTooManyPages, &[("max", &pdf::MAX_PAGES)]),
         Refusal::TooMuch(limit) => {
             let code = match limit {
                 Limit::StreamDecoded | Limit::TotalDecoded => Code::FilePdfStreamTooLarge,
@@ -167,7 +165,7 @@ pub fn pdf_problem(field: &str, refusal: &Refusal) -> Problem {
                 Limit::StreamDecoded | Limit::TotalDecoded => human_bytes(limit.max()),
                 _ => limit.max().to_string(),
             };
-            Problem::new(field, code, &[("what", crate::report::Arg::text(zh, en)), ("max", max.into())])
+            Problem::new(field, code, &[("what", &zh), ("what_en", &en), ("max", &max)])
         }
     }
 }

@@ -25,30 +25,6 @@ pub struct Entry {
     pub hint_en: &'static str,
 }
 
-impl Entry {
-    /// The four templates: message zh-CN, message English, hint zh-CN, hint English.
-    pub fn templates(&self) -> [&'static str; 4] {
-        [self.zh, self.en, self.hint_zh, self.hint_en]
-    }
-
-    /// Every `{name}` placeholder of the four templates, each once, in order of first use:
-    /// the arguments [`crate::Problem::new`] needs for this code.
-    pub fn placeholders(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
-        for name in self.templates().into_iter().flat_map(placeholders) {
-            if !out.contains(&name) {
-                out.push(name);
-            }
-        }
-        out
-    }
-}
-
-/// The `{name}` placeholders of a template, in order.
-pub fn placeholders(template: &str) -> impl Iterator<Item = &str> {
-    template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(name, _)| name))
-}
-
 macro_rules! catalog {
     ($( $(#[$doc:meta])* $variant:ident = $code:literal, $sev:ident,
         zh: $zh:literal, en: $en:literal, hint_zh: $hzh:literal, hint_en: $hen:literal; )*) => {
@@ -103,10 +79,10 @@ catalog! {
         zh: "PDF 页数过多，上限为 {max} 页。", en: "The PDF has too many pages; at most {max} are accepted.",
         hint_zh: "请只导出证明材料所需的页面后重新上传。", hint_en: "Export only the pages the proof needs and upload them again.";
     FilePdfTooComplex = "file.pdf_too_complex", Error,
-        zh: "PDF 结构过于复杂，无法安全检查（{what}超过上限 {max}）。", en: "The PDF is too complex to check safely ({what} over the limit of {max}).",
+        zh: "PDF 结构过于复杂，无法安全检查（{what}超过上限 {max}）。", en: "The PDF is too complex to check safely ({what_en} over the limit of {max}).",
         hint_zh: "请用“打印为 PDF”重新导出，不要加密，或上传证明材料的照片。", hint_en: "Re-export it with “Print to PDF”, without encryption, or upload a photo of the document.";
     FilePdfStreamTooLarge = "file.pdf_stream_too_large", Error,
-        zh: "PDF 内的数据解压后过大（{what}超过上限 {max}）。", en: "Data inside the PDF decompresses to too much ({what} over the limit of {max}).",
+        zh: "PDF 内的数据解压后过大（{what}超过上限 {max}）。", en: "Data inside the PDF decompresses to too much ({what_en} over the limit of {max}).",
         hint_zh: "请用“打印为 PDF”重新导出，或上传证明材料的照片。", hint_en: "Re-export it with “Print to PDF”, or upload a photo of the document.";
     // ---- end of the PDF block ----
     FileHeicUnsupported = "file.heic_unsupported", Error,
@@ -116,7 +92,7 @@ catalog! {
         zh: "浏览器处理图片时出错，未能完成检查。", en: "The browser failed while processing the picture; the check did not finish.",
         hint_zh: "请重新选择文件；如仍失败，请刷新页面或换用其他浏览器。", hint_en: "Choose the file again; if it still fails, reload the page or use another browser.";
     FileTooMany = "file.too_many", Error,
-        zh: "{field}最多上传 {max} 个文件，实际 {count} 个。", en: "At most {max} files may be uploaded for the {field}; got {count}.",
+        zh: "{field}最多上传 {max} 个文件，实际 {count} 个。", en: "At most {max} files may be uploaded for the {field_en}; got {count}.",
         hint_zh: "请删除多余的文件。", hint_en: "Remove the extra files.";
 
     // ---- image decoding ----
@@ -169,7 +145,7 @@ catalog! {
         zh: "照片中未检测到人像。", en: "No person was found in the photo.",
         hint_zh: "请上传本人正面免冠证件照。", hint_en: "Upload a frontal, bare-headed photo of yourself.";
     PhotoHeadPosition = "photo.head_position", Error,
-        zh: "头部位置不符合要求：{detail}。", en: "The head is not positioned correctly: {detail}.",
+        zh: "头部位置不符合要求：{detail}。", en: "The head is not positioned correctly: {detail_en}.",
         hint_zh: "请让头部居中，头顶与照片上边缘留出少量空白；自动修正会尽量重新裁剪。", hint_en: "Centre the head with a little space above it; the automatic fix re-crops where it can.";
     PhotoHeadSize = "photo.head_size", Error,
         zh: "头部大小不符合要求：头宽占照片宽度 {ratio}，应在 {min} 到 {max} 之间。", en: "The head size is wrong: its width is {ratio} of the photo width; it must be between {min} and {max}.",
@@ -192,10 +168,10 @@ catalog! {
 
     // ---- identity documents and attachments (FAQ 7, FAQ 10) ----
     DocumentMissing = "document.missing", Error,
-        zh: "缺少必须上传的材料：{name}。", en: "A required document is missing: {name}.",
+        zh: "缺少必须上传的材料：{name}。", en: "A required document is missing: {name_en}.",
         hint_zh: "请拍摄或选择文件后上传。", hint_en: "Take a picture or choose a file and upload it.";
     DocumentNotExpected = "document.not_expected", Error,
-        zh: "当前证件类型或岗位状态不需要上传{name}。", en: "The {name} does not belong to this certificate type or post status.",
+        zh: "当前证件类型或岗位状态不需要上传{name}。", en: "The {name_en} does not belong to this certificate type or post status.",
         hint_zh: "请检查证件类型和岗位状态。", hint_en: "Check the certificate type and post status.";
     DocumentTooSmall = "document.too_small", Error,
         zh: "图片像素过小：{width}×{height}，至少需要 {min_long}×{min_short}，否则无法看清证件内容。", en: "The picture is too small to read: {width}×{height}; at least {min_long}×{min_short} is required.",
@@ -216,10 +192,10 @@ catalog! {
         zh: "图片宽高比 {actual} 与证件不符，可能只拍到了一部分。", en: "The picture's aspect ratio {actual} does not fit the document; part of it may be missing.",
         hint_zh: "请确认证件四角完整在画面内。", hint_en: "Make sure all four corners of the document are in the picture.";
     DocumentSameImageBothSides = "document.same_image_both_sides", Error,
-        zh: "{first}和{second}是同一张图片。", en: "The {first} and the {second} are the same picture.",
+        zh: "{first}和{second}是同一张图片。", en: "The {first_en} and the {second_en} are the same picture.",
         hint_zh: "请分别拍摄两面后上传。", hint_en: "Photograph both sides separately and upload each.";
     DocumentSidesSwapped = "document.sides_swapped", Warning,
-        zh: "{first}和{second}看起来上传反了。", en: "The {first} and the {second} look swapped.",
+        zh: "{first}和{second}看起来上传反了。", en: "The {first_en} and the {second_en} look swapped.",
         hint_zh: "人像面应包含照片，国徽面应包含国徽；如确认无误可忽略此提示。", hint_en: "The portrait side shows the photo, the emblem side the national emblem; ignore this if they are right.";
 
     // ---- the form (rules.md §4) ----
@@ -227,16 +203,16 @@ catalog! {
         zh: "表单数据格式错误：{detail}。", en: "The form data is malformed: {detail}.",
         hint_zh: "请刷新页面后重新填写。", hint_en: "Reload the page and fill in the form again.";
     FormRequired = "form.required", Error,
-        zh: "请{action}{label}。", en: "{label} is required.",
-        hint_zh: "此项为必填项，{action}后才能进入下一步。", hint_en: "{action} to go on to the next step.";
+        zh: "请{action}{label}。", en: "{label_en} is required.",
+        hint_zh: "此项为必填项，{action}后才能进入下一步。", hint_en: "{action_en} to go on to the next step.";
     FormTooLong = "form.too_long", Error,
-        zh: "{label}过长（{length} 个字符，最多 {max} 个）。", en: "{label} is too long ({length} characters, at most {max}).",
+        zh: "{label}过长（{length} 个字符，最多 {max} 个）。", en: "{label_en} is too long ({length} characters, at most {max}).",
         hint_zh: "请精简后重新填写。", hint_en: "Shorten it.";
     FormInvalidText = "form.invalid_text", Error,
-        zh: "{label}含有不可见或控制字符。", en: "{label} contains invisible or control characters.",
+        zh: "{label}含有不可见或控制字符。", en: "{label_en} contains invisible or control characters.",
         hint_zh: "请删除后重新输入，不要从其他文档粘贴。", hint_en: "Delete and type it again rather than pasting it.";
     FormInvalidChoice = "form.invalid_choice", Error,
-        zh: "{label}的取值“{value}”无效。", en: "“{value}” is not a valid choice for {label}.",
+        zh: "{label}的取值“{value}”无效。", en: "“{value}” is not a valid choice for {label_en}.",
         hint_zh: "请从列表中选择。", hint_en: "Choose from the list.";
     FormCertificateNumberLength = "form.certificate_number_length", Error,
         zh: "证件号码位数不正确。", en: "The certificate number has the wrong length.",
@@ -254,7 +230,7 @@ catalog! {
         zh: "证件号码中的地区代码无效。", en: "The region code inside the certificate number is not valid.",
         hint_zh: "请核对证件号码前 6 位，并确认证件类型选择正确。", hint_en: "Check the first 6 characters and that the right certificate type is chosen.";
     FormUsccInvalid = "form.uscc_invalid", Error,
-        zh: "统一社会信用代码无效（{detail}）。", en: "The unified social credit code is not valid ({detail}).",
+        zh: "统一社会信用代码无效（{detail}）。", en: "The unified social credit code is not valid ({detail_en}).",
         hint_zh: "统一社会信用代码为 18 位，请对照营业执照核对。", hint_en: "The code has 18 characters; copy it from the business licence.";
     FormMobileInvalid = "form.mobile_invalid", Error,
         zh: "手机号码无效，应为 11 位中国大陆手机号。", en: "The mobile number is not valid; an 11-digit mainland China mobile number is required.",
@@ -263,10 +239,10 @@ catalog! {
         zh: "电子邮箱格式不正确。", en: "The email address is not valid.",
         hint_zh: "请核对邮箱地址，或留空。", hint_en: "Check the address, or leave it empty.";
     FormDateInvalid = "form.date_invalid", Error,
-        zh: "{label}不是有效日期（应为 YYYY-MM-DD）。", en: "{label} is not a valid date (YYYY-MM-DD).",
+        zh: "{label}不是有效日期（应为 YYYY-MM-DD）。", en: "{label_en} is not a valid date (YYYY-MM-DD).",
         hint_zh: "请重新选择日期。", hint_en: "Pick the date again.";
     FormDateOutOfRange = "form.date_out_of_range", Error,
-        zh: "{label}不合理：{detail}。", en: "{label} is implausible: {detail}.",
+        zh: "{label}不合理：{detail}。", en: "{label_en} is implausible: {detail_en}.",
         hint_zh: "请核对日期。", hint_en: "Check the date.";
     FormGenderMismatch = "form.gender_mismatch", Error,
         zh: "性别与证件号码不一致。", en: "The gender does not match the certificate number.",
@@ -281,7 +257,7 @@ catalog! {
         zh: "持有原会计从业资格证书人员的会计工作年限由系统自动获取（{years} 年），不能修改。", en: "For holders of the original certificate the working years come from the archive ({years}) and cannot be changed.",
         hint_zh: "请保留系统带出的年限。", hint_en: "Keep the years taken from the archive.";
     FormIdentityMismatch = "form.identity_mismatch", Error,
-        zh: "{label}必须与i厦门实名信息一致。", en: "{label} must equal your iXiamen identity.",
+        zh: "{label}必须与i厦门实名信息一致。", en: "{label_en} must equal your iXiamen identity.",
         hint_zh: "身份信息以i厦门注册信息为准；如需更正请联系i厦门。", hint_en: "iXiamen's registration prevails; contact iXiamen to correct it.";
     FormNamePinyin = "form.name_pinyin", Warning,
         zh: "姓名“{name}”中含有拼音，通常是生僻字无法在线登记所致。", en: "The name “{name}” contains pinyin, usually because a rare character could not be registered online.",
@@ -429,7 +405,6 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::report::Arg;
 
     #[test]
     fn codes_are_unique_and_well_formed() {
@@ -484,31 +459,31 @@ mod tests {
         assert!(serde_json::from_str::<Code>("\"photo.nope\"").is_err());
     }
 
-    /// What the checks pass for each placeholder: a word of the product's own in both
-    /// languages ([`Arg::text`]), numbers, sizes, formats, parser details and the person's own
-    /// data the same in both. `rules/tests/messages.rs` holds the checks to it: it renders what
-    /// they produce on real inputs.
-    fn sample(code: Code, name: &str) -> Option<Arg> {
-        let same = |v: &str| Some(Arg::from(v));
-        let text = |zh: &str, en: &str| Some(Arg::text(zh, en));
+    /// What the checks pass for each placeholder. Where a value is language-specific the code
+    /// renders each language with its own value (the background colour; an English-only parser
+    /// detail), so the pair is (value in zh-CN text, value in English text).
+    fn sample(code: Code, name: &str) -> Option<(&'static str, &'static str)> {
+        let same = |v| Some((v, v));
         match name {
-            "detected" if code == Code::PhotoBackgroundColour => text("蓝色", "blue"),
-            "detected" => same("HEIC"),
-            "allowed" => text("白色", "white"),
-            "label" => text("单位名称", "Unit name"),
-            "action" => text("填写", "Fill it in"),
-            "name" if code == Code::FormNamePinyin => same("王bing"),
-            "name" | "field" => text("工作证明", "work certificate"),
-            "first" => text("身份证人像面", "ID card portrait side"),
-            "second" => text("身份证国徽面", "ID card national-emblem side"),
-            "detail" if matches!(code, Code::FormUsccInvalid | Code::FormDateOutOfRange | Code::PhotoHeadPosition) => {
-                text("校验码不正确", "the check character is wrong")
-            }
-            "detail" => same("expected `,` at line 1 column 9"),
-            "what" if matches!(code, Code::FilePdfTooComplex | Code::FilePdfStreamTooLarge) => {
-                text("对象数", "objects")
-            }
-            "what" => same("JavaScript, Launch"),
+            "detected" if code != Code::PhotoBackgroundColour => same("HEIC"),
+            "label" => same("单位名称"),
+            "label_en" => same("Unit name"),
+            "action" => same("填写"),
+            "action_en" => same("Fill it in"),
+            "name" => same("工作证明"),
+            "name_en" => same("work certificate"),
+            "field" => same("工作证明"),
+            "field_en" => same("work certificate"),
+            "first" => same("居民身份证人像面"),
+            "second" => same("居民身份证国徽面"),
+            "first_en" => same("ID card portrait side"),
+            "second_en" => same("ID card emblem side"),
+            "detected" => Some(("蓝色", "blue")),
+            "allowed" => Some(("白色", "white")),
+            "detail" => Some(("校验码不正确", "expected `,` at line 1 column 9")),
+            "detail_en" => same("the check character is wrong"),
+            "what" => Some(("对象数", "JavaScript, Launch")),
+            "what_en" => same("objects"),
             "encoding" => same("arithmetic coding"),
             "accepted" => same("JPEG, PNG"),
             "id" => same("XMKJ-7Q2M-4F8D"),
@@ -524,6 +499,10 @@ mod tests {
             }
             _ => None,
         }
+    }
+
+    fn placeholders(template: &str) -> Vec<&str> {
+        template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(name, _)| name)).collect()
     }
 
     fn is_cjk(c: char) -> bool {
@@ -546,27 +525,24 @@ mod tests {
     /// checks pass, and holds them to one style (issue 13).
     #[test]
     fn every_message_in_both_languages_keeps_one_style() {
-        const LABELS: [&str; 5] = ["label", "name", "field", "first", "second"];
+        const LABELS: [&str; 10] =
+            ["label", "label_en", "name", "name_en", "field", "field_en", "first", "first_en", "second", "second_en"];
         let mut faults = Vec::new();
         for code in Code::ALL {
             let e = code.entry();
-            let mut args: Vec<(&str, Arg)> = Vec::new();
-            let mut complete = true;
-            for n in e.placeholders() {
-                match sample(*code, n) {
-                    Some(v) => args.push((n, v)),
-                    None => {
-                        faults.push(format!("{}: no sample argument for {{{n}}}", e.code));
-                        complete = false;
-                    }
-                }
+            let names: Vec<&str> = [e.zh, e.en, e.hint_zh, e.hint_en].iter().flat_map(|t| placeholders(t)).collect();
+            let mut zh_args: Vec<(&str, &dyn fmt::Display)> = Vec::new();
+            let mut en_args: Vec<(&str, &dyn fmt::Display)> = Vec::new();
+            let values: Vec<(&str, (&'static str, &'static str))> =
+                names.iter().filter_map(|n| sample(*code, n).map(|v| (*n, v))).collect();
+            for (n, (zh, en)) in &values {
+                zh_args.push((n, zh));
+                en_args.push((n, en));
             }
-            if !complete {
-                continue;
-            }
-            let p = crate::report::Problem::new("f", *code, &args);
+            let zh = crate::report::Problem::new("f", *code, &zh_args);
+            let en = crate::report::Problem::new("f", *code, &en_args);
             let rendered =
-                [("zh", &p.message.zh), ("hint_zh", &p.hint.zh), ("en", &p.message.en), ("hint_en", &p.hint.en)];
+                [("zh", &zh.message.zh), ("hint_zh", &zh.hint.zh), ("en", &en.message.en), ("hint_en", &en.hint.en)];
             for (which, text) in rendered {
                 let c = e.code;
                 if text.contains('{') || text.contains('}') {
@@ -600,7 +576,7 @@ mod tests {
                     }
                 }
             }
-            for (lang, message, hint) in [("zh", &p.message.zh, &p.hint.zh), ("en", &p.message.en, &p.hint.en)] {
+            for (lang, message, hint) in [("zh", &zh.message.zh, &zh.hint.zh), ("en", &en.message.en, &en.hint.en)] {
                 let all: Vec<String> = sentences(message).into_iter().chain(sentences(hint)).collect();
                 let unique: HashSet<&String> = all.iter().collect();
                 if unique.len() != all.len() {
@@ -628,7 +604,7 @@ mod tests {
         let repeated = "请填写单位名称。请填写单位名称。";
         assert_eq!(sentences(repeated).len(), 2);
         assert_eq!(sentences(repeated).iter().collect::<HashSet<_>>().len(), 1);
-        assert_eq!(placeholders("{first} 和 {second}").collect::<Vec<_>>(), vec!["first", "second"]);
+        assert_eq!(placeholders("{first} 和 {second}"), vec!["first", "second"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::decode::{self, DecodeLimits, Decoded};
 use crate::jpeg;
 use crate::photo::decode_problem;
 use crate::pixels::{edge_sharpness, hamming, largest_interior_blob, luma, phash};
-use crate::report::{Arg, Problem, Report};
+use crate::report::{Problem, Report};
 use crate::resample::{Rect, fit_within, render_from, shrink_for};
 
 /// Readable resolution for the card: 10 px/mm (about 254 dpi).
@@ -79,12 +79,6 @@ impl DocumentKind {
             DocumentKind::PassportValidity => ("护照有效期页", "passport validity page"),
         }
     }
-
-    /// The display name as a problem's argument, each language its own.
-    pub fn name(self) -> Arg {
-        let (zh, en) = self.names();
-        Arg::text(zh, en)
-    }
 }
 
 /// A checked, re-encoded document picture.
@@ -136,17 +130,12 @@ pub fn check_decoded(kind: DocumentKind, bytes: &[u8], decoded: &Decoded) -> Doc
         report.push(Problem::new(
             field,
             Code::DocumentTooSmall,
-            &[
-                ("width", w.into()),
-                ("height", h.into()),
-                ("min_long", MIN_LONG_SIDE.into()),
-                ("min_short", MIN_SHORT_SIDE.into()),
-            ],
+            &[("width", &w), ("height", &h), ("min_long", &MIN_LONG_SIDE), ("min_short", &MIN_SHORT_SIDE)],
         ));
     }
     let aspect = long as f32 / short.max(1) as f32;
     if !(ASPECT_RANGE.0..=ASPECT_RANGE.1).contains(&aspect) {
-        report.push(Problem::new(field, Code::DocumentAspectUnusual, &[("actual", format!("{aspect:.2}").into())]));
+        report.push(Problem::new(field, Code::DocumentAspectUnusual, &[("actual", &format!("{aspect:.2}"))]));
     }
     // One pass over the full resolution; the working copy and the output are rendered from it.
     // Renders work in the coordinates of the pixels at hand.
@@ -233,9 +222,9 @@ fn content_problems(field: &str, work: &RgbImage, stats: &WorkStats) -> Vec<Prob
     let (w, h) = work.dimensions();
     let mean = stats.mean;
     if mean < MIN_LUMA {
-        out.push(Problem::new(field, Code::DocumentTooDark, &[("value", mean.into()), ("min", MIN_LUMA.into())]));
+        out.push(Problem::new(field, Code::DocumentTooDark, &[("value", &mean), ("min", &MIN_LUMA)]));
     } else if mean > MAX_LUMA {
-        out.push(Problem::new(field, Code::DocumentTooBright, &[("value", mean.into()), ("max", MAX_LUMA.into())]));
+        out.push(Problem::new(field, Code::DocumentTooBright, &[("value", &mean), ("max", &MAX_LUMA)]));
     }
     // Edge contrast scales with exposure: an under- or over-exposed picture
     // would read as blurred, so sharpness is judged only when exposure is fine.
@@ -246,13 +235,13 @@ fn content_problems(field: &str, work: &RgbImage, stats: &WorkStats) -> Vec<Prob
             out.push(Problem::new(
                 field,
                 Code::DocumentBlurry,
-                &[("value", format!("{sharpness:.0}").into()), ("min", format!("{MIN_SHARPNESS:.0}").into())],
+                &[("value", &format!("{sharpness:.0}")), ("min", &format!("{MIN_SHARPNESS:.0}"))],
             ));
         }
     }
     let blob = largest_interior_blob(&stats.saturated, w, h) as f32 / (w * h).max(1) as f32;
     if blob > MAX_GLARE {
-        out.push(Problem::new(field, Code::DocumentGlare, &[("percent", format!("{:.1}%", blob * 100.0).into())]));
+        out.push(Problem::new(field, Code::DocumentGlare, &[("percent", &format!("{:.1}%", blob * 100.0))]));
     }
     out
 }
@@ -279,7 +268,10 @@ fn emblem_score(work: &RgbImage) -> f32 {
 /// emblem side does not is a warning.
 pub fn check_pair(first: &ProcessedDocument, second: &ProcessedDocument) -> Vec<Problem> {
     let mut out = Vec::new();
-    let args = [("first", first.kind.name()), ("second", second.kind.name())];
+    let (f_zh, f_en) = first.kind.names();
+    let (s_zh, s_en) = second.kind.names();
+    let args: [(&str, &dyn std::fmt::Display); 4] =
+        [("first", &f_zh), ("second", &s_zh), ("first_en", &f_en), ("second_en", &s_en)];
     if hamming(first.phash, second.phash) <= SAME_PICTURE_MAX_DISTANCE {
         out.push(Problem::new(second.kind.field(), Code::DocumentSameImageBothSides, &args));
     } else if first.kind == DocumentKind::IdFront

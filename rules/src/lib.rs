@@ -33,4 +33,4 @@ pub mod submission;
 pub mod wire;
 
 pub use catalog::Code;
-pub use report::{Arg, Problem, Report, Severity, Text};
+pub use report::{Problem, Report, Severity, Text};

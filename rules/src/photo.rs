@@ -19,7 +19,7 @@ use crate::decode::{self, DecodeError, DecodeLimits, Decoded, Sniffed};
 use crate::jpeg;
 use crate::pixels::{chroma, edge_sharpness, l1, luma, luma_plane, median_colour};
 use crate::profile::{Background, PhotoProfile};
-use crate::report::{Arg, Problem, Report};
+use crate::report::{Problem, Report};
 use crate::resample::{Rect, fit_within, render, render_from, shrink_for};
 
 /// Long side of the working copy used for geometry.
@@ -196,33 +196,27 @@ pub fn stored(bytes: &[u8]) -> Option<Vec<u8>> {
 pub fn decode_problem(field: &str, error: &DecodeError, accepted: &str) -> Problem {
     match error {
         DecodeError::Empty => Problem::new(field, Code::FileEmpty, &[]),
-        DecodeError::TooLarge { size, limit } => Problem::new(
-            field,
-            Code::FileTooLarge,
-            &[("size", human_bytes(*size).into()), ("limit", human_bytes(*limit).into())],
-        ),
+        DecodeError::TooLarge { size, limit } => {
+            Problem::new(field, Code::FileTooLarge, &[("size", &human_bytes(*size)), ("limit", &human_bytes(*limit))])
+        }
         // Built without the PNG decoder (the widget), a PNG reaches the rules only when the
         // browser failed to decode it: that is the browser's failure, not the file's format.
         DecodeError::Unsupported(Sniffed::Png) if !cfg!(feature = "png") => {
             Problem::new(field, Code::FileProcessingFailed, &[])
         }
-        DecodeError::Unsupported(s) => Problem::new(
-            field,
-            Code::FileUnsupportedFormat,
-            &[("detected", s.name().into()), ("accepted", accepted.into())],
-        ),
+        DecodeError::Unsupported(s) => {
+            Problem::new(field, Code::FileUnsupportedFormat, &[("detected", &s.name()), ("accepted", &accepted)])
+        }
         DecodeError::DimensionsOverLimit { width, height, max_side } => Problem::new(
             field,
             Code::ImageDimensionsOverLimit,
-            &[("width", width.into()), ("height", height.into()), ("max", max_side.into())],
+            &[("width", width), ("height", height), ("max", max_side)],
         ),
         DecodeError::Corrupt => Problem::new(field, Code::ImageCorrupt, &[]),
         DecodeError::UnsupportedEncoding(what) => {
-            Problem::new(field, Code::ImageUnsupportedEncoding, &[("encoding", what.into())])
+            Problem::new(field, Code::ImageUnsupportedEncoding, &[("encoding", what)])
         }
-        DecodeError::MalformedSegments(what) => {
-            Problem::new(field, Code::ImageMalformedSegments, &[("detail", what.into())])
-        }
+        DecodeError::MalformedSegments(what) => Problem::new(field, Code::ImageMalformedSegments, &[("detail", what)]),
     }
 }
 
@@ -271,12 +265,7 @@ pub fn analyze_decoded(bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) 
         report.push(Problem::new(
             FIELD,
             Code::PhotoTooSmall,
-            &[
-                ("width", w.into()),
-                ("height", h.into()),
-                ("min_width", profile.min_width.into()),
-                ("min_height", profile.min_height.into()),
-            ],
+            &[("width", &w), ("height", &h), ("min_width", &profile.min_width), ("min_height", &profile.min_height)],
         ));
     }
 
@@ -350,8 +339,7 @@ pub fn analyze_decoded(bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) 
 fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, profile: &PhotoProfile) {
     let (w, h) = decoded.source_dimensions();
     if decoded.format != Sniffed::Jpeg {
-        report
-            .push(Problem::new(FIELD, Code::PhotoNotJpeg, &[("detected", decoded.format.name().into())]).fixable(true));
+        report.push(Problem::new(FIELD, Code::PhotoNotJpeg, &[("detected", &decoded.format.name())]).fixable(true));
     }
     let over_w = profile.max_width.is_some_and(|m| w > m);
     let over_h = profile.max_height.is_some_and(|m| h > m);
@@ -361,12 +349,12 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
                 FIELD,
                 Code::PhotoPixelsOverMaximum,
                 &[
-                    ("width", w.into()),
-                    ("height", h.into()),
-                    ("max_width", profile.max_width.unwrap_or(w).into()),
-                    ("max_height", profile.max_height.unwrap_or(h).into()),
-                    ("target_width", profile.target_width.into()),
-                    ("target_height", profile.target_height.into()),
+                    ("width", &w),
+                    ("height", &h),
+                    ("max_width", &profile.max_width.unwrap_or(w)),
+                    ("max_height", &profile.max_height.unwrap_or(h)),
+                    ("target_width", &profile.target_width),
+                    ("target_height", &profile.target_height),
                 ],
             )
             .fixable(true),
@@ -379,9 +367,9 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
                 FIELD,
                 Code::PhotoAspectRatio,
                 &[
-                    ("actual", format!("{actual:.3}").into()),
-                    ("expected", format!("{}:{} ({:.3})", profile.aspect_w, profile.aspect_h, profile.aspect()).into()),
-                    ("tolerance", format!("{:.0}%", profile.aspect_tolerance * 100.0).into()),
+                    ("actual", &format!("{actual:.3}")),
+                    ("expected", &format!("{}:{} ({:.3})", profile.aspect_w, profile.aspect_h, profile.aspect())),
+                    ("tolerance", &format!("{:.0}%", profile.aspect_tolerance * 100.0)),
                 ],
             )
             .fixable(true),
@@ -395,8 +383,7 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
         let audit = crate::sanitize::audit(bytes);
         match audit.verdict {
             crate::sanitize::Verdict::Reencode(what) => report.push(
-                Problem::new(FIELD, Code::ImageColourSpace, &[("detected", format!("JPEG ({what})").into())])
-                    .fixable(true),
+                Problem::new(FIELD, Code::ImageColourSpace, &[("detected", &format!("JPEG ({what})"))]).fixable(true),
             ),
             _ => stored_len = audit.rebuilt_len().unwrap_or(stored_len),
         }
@@ -407,9 +394,9 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
                 FIELD,
                 Code::PhotoBytesOutOfRange,
                 &[
-                    ("size", human_bytes(stored_len).into()),
-                    ("min", human_bytes(profile.min_bytes).into()),
-                    ("max", human_bytes(profile.max_bytes).into()),
+                    ("size", &human_bytes(stored_len)),
+                    ("min", &human_bytes(profile.min_bytes)),
+                    ("max", &human_bytes(profile.max_bytes)),
                 ],
             )
             .fixable(true),
@@ -417,7 +404,7 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
     }
     let orientation = decoded.header.orientation.to_exif();
     if orientation != 1 {
-        report.push(Problem::new(FIELD, Code::PhotoExifRotated, &[("orientation", orientation.into())]).fixable(true));
+        report.push(Problem::new(FIELD, Code::PhotoExifRotated, &[("orientation", &orientation)]).fixable(true));
     }
     let meta = decoded.metadata;
     if meta.any() {
@@ -428,7 +415,7 @@ fn container_problems(report: &mut Report, bytes: &[u8], decoded: &Decoded, prof
         } else {
             "XMP/IPTC"
         };
-        report.push(Problem::new(FIELD, Code::PhotoMetadataPresent, &[("what", what.into())]).fixable(true));
+        report.push(Problem::new(FIELD, Code::PhotoMetadataPresent, &[("what", &what)]).fixable(true));
     }
 }
 
@@ -583,7 +570,7 @@ fn geometry_problems(g: Geometry, profile: &PhotoProfile) -> Vec<Problem> {
         out.push(Problem::new(
             FIELD,
             Code::PhotoHeadSize,
-            &[("ratio", pct(ratio).into()), ("min", pct(spec.width_min).into()), ("max", pct(spec.width_max).into())],
+            &[("ratio", &pct(ratio)), ("min", &pct(spec.width_min)), ("max", &pct(spec.width_max))],
         ));
     }
     let top = g.top as f32 / h;
@@ -606,7 +593,11 @@ fn geometry_problems(g: Geometry, profile: &PhotoProfile) -> Vec<Problem> {
         en.push(format!("the head is {} off-centre to the {side_en}", pct(offset.abs())));
     }
     if !zh.is_empty() {
-        out.push(Problem::new(FIELD, Code::PhotoHeadPosition, &[("detail", Arg::text(zh.join("；"), en.join("; ")))]));
+        out.push(Problem::new(
+            FIELD,
+            Code::PhotoHeadPosition,
+            &[("detail", &zh.join("；")), ("detail_en", &en.join("; "))],
+        ));
     }
     out
 }
@@ -654,11 +645,16 @@ fn content_problems(
         let (zh, en) = describe_colour(bg.colour);
         let allowed_zh: Vec<&str> = profile.backgrounds.iter().map(|b| b.name().0).collect();
         let allowed_en: Vec<&str> = profile.backgrounds.iter().map(|b| b.name().1).collect();
-        out.push(Problem::new(
+        let mut p =
+            Problem::new(FIELD, Code::PhotoBackgroundColour, &[("detected", &zh), ("allowed", &allowed_zh.join("、"))]);
+        let en_p = Problem::new(
             FIELD,
             Code::PhotoBackgroundColour,
-            &[("detected", Arg::text(zh, en)), ("allowed", Arg::text(allowed_zh.join("、"), allowed_en.join(" or ")))],
-        ));
+            &[("detected", &en), ("allowed", &allowed_en.join(" or "))],
+        );
+        p.message.en = en_p.message.en;
+        p.hint.en = en_p.hint.en;
+        out.push(p);
     }
     let Some(g) = geometry else { return out };
     let (w, h) = img.dimensions();
@@ -691,17 +687,13 @@ fn content_problems(
     if n > 0 {
         let mean = (sum / u64::from(n)) as u8;
         if mean < MIN_FACE_LUMA {
-            out.push(Problem::new(FIELD, Code::PhotoTooDark, &[("value", mean.into()), ("min", MIN_FACE_LUMA.into())]));
+            out.push(Problem::new(FIELD, Code::PhotoTooDark, &[("value", &mean), ("min", &MIN_FACE_LUMA)]));
         } else if mean > MAX_FACE_LUMA {
-            out.push(Problem::new(
-                FIELD,
-                Code::PhotoTooBright,
-                &[("value", mean.into()), ("max", MAX_FACE_LUMA.into())],
-            ));
+            out.push(Problem::new(FIELD, Code::PhotoTooBright, &[("value", &mean), ("max", &MAX_FACE_LUMA)]));
         }
         let share = clipped as f32 / n as f32;
         if share > MAX_CLIPPED {
-            out.push(Problem::new(FIELD, Code::PhotoClipped, &[("percent", pct(share).into())]));
+            out.push(Problem::new(FIELD, Code::PhotoClipped, &[("percent", &pct(share))]));
         }
         if (chroma_sum as f32 / n as f32) < MIN_CHROMA && chroma(bg.colour) < 30 {
             out.push(Problem::new(FIELD, Code::PhotoNotColour, &[]));
@@ -716,7 +708,7 @@ fn content_problems(
         out.push(Problem::new(
             FIELD,
             Code::PhotoBlurry,
-            &[("value", format!("{sharpness:.0}").into()), ("min", format!("{MIN_SHARPNESS:.0}").into())],
+            &[("value", &format!("{sharpness:.0}")), ("min", &format!("{MIN_SHARPNESS:.0}"))],
         ));
     }
     out

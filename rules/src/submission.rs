@@ -8,7 +8,7 @@ use crate::document::{self, DocumentKind, ProcessedDocument};
 use crate::form::{self, Bundle, CertificateType, Context, PostStatus};
 use crate::photo;
 use crate::profile::PhotoProfile;
-use crate::report::{Arg, Problem, Report};
+use crate::report::{Problem, Report};
 
 /// An upload part (api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,12 +73,6 @@ impl Part {
                 "supporting documents (other-post work certificate, or student ID and household registration)",
             ),
         }
-    }
-
-    /// The display name as a problem's argument, each language its own.
-    pub fn label(self) -> Arg {
-        let (zh, en) = self.labels();
-        Arg::text(zh, en)
     }
 
     /// The document kind of an identity-document part.
@@ -238,7 +232,7 @@ pub fn check(
             None => report.push(Problem::new(
                 *name,
                 Code::RequestMalformed,
-                &[("detail", format!("unknown part {name:?}").into())],
+                &[("detail", &format!("unknown part {name:?}"))],
             )),
         }
     }
@@ -248,19 +242,24 @@ pub fn check(
         let reqs = requirements(b.certificate_type(), b.post_status());
         for part in Part::ALL {
             let count = known.iter().filter(|(p, _)| *p == part).count();
+            let (zh, en) = part.labels();
             match reqs.iter().find(|r| r.part == part) {
                 None if count > 0 => {
-                    report.push(Problem::new(part.name(), Code::DocumentNotExpected, &[("name", part.label())]));
+                    report.push(Problem::new(
+                        part.name(),
+                        Code::DocumentNotExpected,
+                        &[("name", &zh), ("name_en", &en)],
+                    ));
                 }
                 None => {}
                 Some(r) if count < r.min => {
-                    report.push(Problem::new(part.name(), Code::DocumentMissing, &[("name", part.label())]));
+                    report.push(Problem::new(part.name(), Code::DocumentMissing, &[("name", &zh), ("name_en", &en)]));
                 }
                 Some(r) if count > r.max => {
                     report.push(Problem::new(
                         part.name(),
                         Code::FileTooMany,
-                        &[("field", part.label()), ("max", r.max.into()), ("count", count.into())],
+                        &[("field", &zh), ("field_en", &en), ("max", &r.max), ("count", &count)],
                     ));
                 }
                 Some(_) => {}
@@ -293,7 +292,7 @@ pub fn check(
                         None => report.push(Problem::new(
                             part.name(),
                             Code::ImageMalformedSegments,
-                            &[("detail", "not rebuildable".into())],
+                            &[("detail", &"not rebuildable")],
                         )),
                     }
                 }

@@ -91,14 +91,7 @@ impl HttpError {
                 500 => Code::ServerInternal,
                 _ => Code::ServerUnavailable,
             };
-            // A 413 or 429 without the envelope (a proxy's answer) names no limit; the wait is
-            // its `Retry-After`, else the longest the submit loop waits before it retries.
-            let args = match code {
-                Code::RequestTooLarge => vec![("limit", "-".into())],
-                Code::RequestRateLimited => vec![("seconds", retry_after.unwrap_or(30).into())],
-                _ => Vec::new(),
-            };
-            vec![Problem::new("request", code, &args)]
+            vec![Problem::new("request", code, &[])]
         } else {
             problems
         };

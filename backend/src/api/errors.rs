@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use intake_rules::wire::ErrorEnvelope;
-use intake_rules::{Arg, Code, Problem, Report};
+use intake_rules::{Code, Problem, Report};
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::{Rejection, reject};
@@ -29,7 +29,7 @@ impl reject::Reject for ApiError {}
 
 impl ApiError {
     /// One problem.
-    pub fn new(status: StatusCode, field: &str, code: Code, args: &[(&str, Arg)]) -> ApiError {
+    pub fn new(status: StatusCode, field: &str, code: Code, args: &[(&str, &dyn std::fmt::Display)]) -> ApiError {
         ApiError { status, problems: vec![Problem::new(field, code, args)], retry_after: None }
     }
 
@@ -40,7 +40,7 @@ impl ApiError {
 
     /// `request.malformed` (400).
     pub fn malformed(detail: &str) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "request", Code::RequestMalformed, &[("detail", detail.into())])
+        ApiError::new(StatusCode::BAD_REQUEST, "request", Code::RequestMalformed, &[("detail", &detail)])
     }
 
     /// `server.unavailable` (503).
@@ -94,7 +94,7 @@ impl From<crate::store::StoreError> for Rejection {
 pub fn rate_limited(secs: u64) -> ApiError {
     ApiError {
         retry_after: Some(secs),
-        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "request", Code::RequestRateLimited, &[("seconds", secs.into())])
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "request", Code::RequestRateLimited, &[("seconds", &secs)])
     }
 }
 
@@ -113,7 +113,7 @@ fn answer(err: &Rejection) -> std::borrow::Cow<'_, ApiError> {
     } else if err.is_not_found() {
         ApiError::new(StatusCode::NOT_FOUND, "request", Code::RequestNotFound, &[])
     } else if err.find::<reject::PayloadTooLarge>().is_some() {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request", Code::RequestTooLarge, &[("limit", "-".into())])
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request", Code::RequestTooLarge, &[("limit", &"-")])
     } else if err.find::<reject::UnsupportedMediaType>().is_some() {
         ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "request", Code::RequestNotMultipart, &[])
     } else if err.find::<reject::LengthRequired>().is_some() {

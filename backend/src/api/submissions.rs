@@ -140,13 +140,13 @@ fn too_large(field: &str, limit: u64) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE,
         field,
         Code::RequestTooLarge,
-        &[("limit", intake_rules::photo::human_bytes(usize::try_from(limit).unwrap_or(usize::MAX)).into())],
+        &[("limit", &intake_rules::photo::human_bytes(usize::try_from(limit).unwrap_or(usize::MAX)))],
     )
 }
 
 fn too_slow(limits: &LimitsConfig) -> ApiError {
     let rate = intake_rules::photo::human_bytes(usize::try_from(limits.min_upload_bytes_per_sec.max(1)).unwrap_or(1));
-    ApiError::new(StatusCode::REQUEST_TIMEOUT, "request", Code::RequestUploadTooSlow, &[("rate", rate.into())])
+    ApiError::new(StatusCode::REQUEST_TIMEOUT, "request", Code::RequestUploadTooSlow, &[("rate", &rate)])
 }
 
 /// How long to wait for more room in the in-flight budget before telling the client to come back.
@@ -207,7 +207,7 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
                 StatusCode::TOO_MANY_REQUESTS,
                 "request",
                 Code::RequestTooManyUploads,
-                &[("seconds", secs.into())],
+                &[("seconds", &secs)],
             )
         }
         .reject()
@@ -227,7 +227,7 @@ pub async fn read_upload(caller: &Caller, state: &AppState, head: UploadHead) ->
     );
     let header_too_large = || {
         let limit = intake_rules::photo::human_bytes(limits.max_part_header_bytes);
-        ApiError::new(StatusCode::BAD_REQUEST, "request", Code::RequestPartHeaderTooLarge, &[("limit", limit.into())])
+        ApiError::new(StatusCode::BAD_REQUEST, "request", Code::RequestPartHeaderTooLarge, &[("limit", &limit)])
             .reject()
     };
     let part_limit = |name: &str| if name == "bundle" { limits.max_bundle_bytes } else { limits.max_part_bytes };
@@ -383,7 +383,7 @@ async fn process(caller: Caller, state: AppState, upload: Upload, kind: Submissi
                 StatusCode::CONFLICT,
                 "submission",
                 Code::SubmissionAlreadySubmitted,
-                &[("id", active.id.as_str().into())],
+                &[("id", &active.id)],
             )
             .reject());
         }

@@ -14,7 +14,7 @@ pub use numbers::{CertificateType, Date, Gender, NumberError};
 use fields::known;
 
 use crate::catalog::Code;
-use crate::report::{Arg, Problem, Report};
+use crate::report::{Problem, Report};
 
 // ---------------------------------------------------------------- raw input
 
@@ -308,9 +308,9 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
     let name = v.text("identity.name");
     if let Some(n) = &name {
         if n != ctx.identity.name.trim() {
-            v.push(Problem::new("identity.name", Code::FormIdentityMismatch, &[label_arg(known("identity.name"))]));
+            v.push(Problem::new("identity.name", Code::FormIdentityMismatch, &label_args(known("identity.name"))));
         } else if has_pinyin(n) {
-            v.push(Problem::new("identity.name", Code::FormNamePinyin, &[("name", n.into())]));
+            v.push(Problem::new("identity.name", Code::FormNamePinyin, &[("name", n)]));
         }
     }
     let kind = v.choice("identity.certificate_type", CertificateType::parse);
@@ -318,7 +318,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
         v.push(Problem::new(
             "identity.certificate_type",
             Code::FormIdentityMismatch,
-            &[label_arg(known("identity.certificate_type"))],
+            &label_args(known("identity.certificate_type")),
         ));
     }
     let mut facts = None;
@@ -335,7 +335,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
             v.push(Problem::new(
                 "identity.certificate_number",
                 Code::FormIdentityMismatch,
-                &[label_arg(known("identity.certificate_number"))],
+                &label_args(known("identity.certificate_number")),
             ));
         }
         number = Some(normalized);
@@ -349,7 +349,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
                     v.push(Problem::new(
                         "identity.mobile",
                         Code::FormIdentityMismatch,
-                        &[label_arg(known("identity.mobile"))],
+                        &label_args(known("identity.mobile")),
                     ));
                 }
                 mobile = Some(m);
@@ -369,14 +369,10 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
                 "birth_date",
                 Code::FormDateOutOfRange,
                 &[
-                    label_arg(f),
-                    (
-                        "detail",
-                        Arg::text(
-                            format!("年龄应在 {WORKING_AGE} 到 100 岁之间"),
-                            format!("the age must be between {WORKING_AGE} and 100"),
-                        ),
-                    ),
+                    ("label", &f.zh),
+                    ("label_en", &f.en),
+                    ("detail", &format!("年龄应在 {WORKING_AGE} 到 100 岁之间")),
+                    ("detail_en", &format!("the age must be between {WORKING_AGE} and 100")),
                 ],
             ));
         }
@@ -390,7 +386,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
             v.push(Problem::new("gender", Code::FormGenderMismatch, &[]));
         }
         if birth.is_some_and(|b| b != f.birth_date) {
-            v.push(Problem::new("birth_date", Code::FormBirthDateMismatch, &[("expected", Arg::from(&f.birth_date))]));
+            v.push(Problem::new("birth_date", Code::FormBirthDateMismatch, &[("expected", &f.birth_date)]));
         }
     }
 
@@ -410,7 +406,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
                         ("校验码不正确", "the check character is wrong")
                     }
                 };
-                v.push(Problem::new("unit.uscc", Code::FormUsccInvalid, &[("detail", Arg::text(zh, en))]));
+                v.push(Problem::new("unit.uscc", Code::FormUsccInvalid, &[("detail", &zh), ("detail_en", &en)]));
             }
         }
     }
@@ -444,14 +440,10 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
                 "education.graduation_date",
                 Code::FormDateOutOfRange,
                 &[
-                    label_arg(f),
-                    (
-                        "detail",
-                        Arg::text(
-                            "不能晚于今天，且应在出生 10 年之后",
-                            "it cannot be in the future or less than 10 years after birth",
-                        ),
-                    ),
+                    ("label", &f.zh),
+                    ("label_en", &f.en),
+                    ("detail", &"不能晚于今天，且应在出生 10 年之后"),
+                    ("detail_en", &"it cannot be in the future or less than 10 years after birth"),
                 ],
             ));
         }
@@ -461,7 +453,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
     let archive_years = ctx.archive.and_then(|a| a.working_years);
     let working_years = match (archive_years, raw.working_years) {
         (Some(locked), Some(given)) if given != locked => {
-            v.push(Problem::new("working_years", Code::FormWorkingYearsLocked, &[("years", locked.into())]));
+            v.push(Problem::new("working_years", Code::FormWorkingYearsLocked, &[("years", &locked)]));
             None
         }
         (Some(locked), _) => Some(locked),
@@ -474,11 +466,7 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
     if let (Some(years), Some(b)) = (working_years, birth) {
         let max = b.years_between(ctx.today).saturating_sub(WORKING_AGE);
         if years > max && archive_years.is_none() {
-            v.push(Problem::new(
-                "working_years",
-                Code::FormWorkingYearsExceedAge,
-                &[("years", years.into()), ("max", max.into())],
-            ));
+            v.push(Problem::new("working_years", Code::FormWorkingYearsExceedAge, &[("years", &years), ("max", &max)]));
         }
     }
 
@@ -532,7 +520,8 @@ pub fn validate(raw: &RawBundle, ctx: &Context<'_>) -> Result<(Bundle, Report), 
 /// Problems of a bundle that is not even valid JSON of the right shape.
 pub fn parse_raw(json: &[u8]) -> Result<RawBundle, Report> {
     serde_json::from_slice(json).map_err(|e| {
-        [Problem::new("bundle", Code::FormMalformed, &[("detail", e.to_string().into())])].into_iter().collect()
+        let detail = e.to_string();
+        [Problem::new("bundle", Code::FormMalformed, &[("detail", &detail)])].into_iter().collect()
     })
 }
 
@@ -550,8 +539,12 @@ pub fn number_problem(field: &str, e: NumberError) -> Problem {
 
 /// The `form.required` problem of a field: "请选择…" for choices and dates, "请填写…" otherwise.
 pub fn required_problem(f: &Field) -> Problem {
-    let (zh, en) = f.kind.action();
-    Problem::new(f.path, Code::FormRequired, &[label_arg(f), ("action", Arg::text(zh, en))])
+    let (action, action_en) = f.kind.action();
+    Problem::new(
+        f.path,
+        Code::FormRequired,
+        &[("label", &f.zh), ("label_en", &f.en), ("action", &action), ("action_en", &action_en)],
+    )
 }
 
 /// True when a name mixes CJK characters with Latin letters (a rare
@@ -561,9 +554,8 @@ pub fn has_pinyin(name: &str) -> bool {
     cjk && name.chars().any(|c| c.is_ascii_alphabetic())
 }
 
-/// The `{label}` argument: the field's label, each language its own.
-fn label_arg(f: &Field) -> (&'static str, Arg) {
-    ("label", Arg::text(f.zh, f.en))
+fn label_args(f: &'static Field) -> [(&'static str, &'static dyn std::fmt::Display); 2] {
+    [("label", &f.zh), ("label_en", &f.en)]
 }
 
 struct Validator<'r> {
@@ -603,18 +595,15 @@ impl Validator<'_> {
         };
         let len = v.chars().count();
         if len > max {
-            self.push(Problem::new(
-                path,
-                Code::FormTooLong,
-                &[label_arg(f), ("length", len.into()), ("max", max.into())],
-            ));
+            let [a, b] = label_args(f);
+            self.push(Problem::new(path, Code::FormTooLong, &[a, b, ("length", &len), ("max", &max)]));
             return None;
         }
         if v.chars().any(|c| {
             c.is_control()
                 || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
         }) {
-            self.push(Problem::new(path, Code::FormInvalidText, &[label_arg(f)]));
+            self.push(Problem::new(path, Code::FormInvalidText, &label_args(f)));
             return None;
         }
         Some(v)
@@ -624,11 +613,8 @@ impl Validator<'_> {
         let v = self.present(path)?;
         let parsed = parse(&v);
         if parsed.is_none() {
-            self.push(Problem::new(
-                path,
-                Code::FormInvalidChoice,
-                &[label_arg(known(path)), ("value", v.as_str().into())],
-            ));
+            let [a, b] = label_args(known(path));
+            self.push(Problem::new(path, Code::FormInvalidChoice, &[a, b, ("value", &v)]));
         }
         parsed
     }
@@ -637,7 +623,7 @@ impl Validator<'_> {
         let v = self.present(path)?;
         let d = Date::parse_iso(&v);
         if d.is_none() {
-            self.push(Problem::new(path, Code::FormDateInvalid, &[label_arg(known(path))]));
+            self.push(Problem::new(path, Code::FormDateInvalid, &label_args(known(path))));
         }
         d
     }

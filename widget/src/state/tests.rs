@@ -221,7 +221,11 @@ fn errors_block_warnings_need_acknowledging_and_late_results_are_ignored() {
     s.apply(Action::Checked(Part::Photo, 0, result(Part::Photo, "new.jpg", Vec::new(), true)));
     assert_eq!(s.part_state(Part::Photo), PartState::Ok);
     attach(&mut s, Part::IdFront, Vec::new(), true);
-    let swapped = Problem::new("id_back", Code::DocumentSidesSwapped, &[("first", "a".into()), ("second", "b".into())]);
+    let swapped = Problem::new(
+        "id_back",
+        Code::DocumentSidesSwapped,
+        &[("first", &"a"), ("second", &"b"), ("first_en", &"a"), ("second_en", &"b")],
+    );
     attach(&mut s, Part::IdBack, vec![swapped], true);
     assert_eq!(s.part_state(Part::IdBack), PartState::Warning);
     assert!(!s.can_submit());
@@ -424,7 +428,11 @@ fn a_draft_restores_the_form_files_verdicts_acks_step_and_language() {
     field(&mut s, "email", "chen@example.com");
     attach(&mut s, Part::Photo, Vec::new(), true);
     attach(&mut s, Part::IdFront, Vec::new(), true);
-    let swapped = Problem::new("id_back", Code::DocumentSidesSwapped, &[("first", "a".into()), ("second", "b".into())]);
+    let swapped = Problem::new(
+        "id_back",
+        Code::DocumentSidesSwapped,
+        &[("first", &"a"), ("second", &"b"), ("first_en", &"a"), ("second_en", &"b")],
+    );
     attach(&mut s, Part::IdBack, vec![swapped], true);
     s.apply(Action::Ack(Part::IdBack, true));
     s.apply(Action::Checking(Part::Supporting, 0, "still-checking.jpg".into()));
@@ -483,8 +491,7 @@ fn the_draft_encoding_keeps_every_form_field_and_every_value() {
         index: 1,
         file_name: "照片.jpg".into(),
         before: Report::new(),
-        verdict: std::iter::once(Problem::new("photo", Code::PhotoBlurry, &[("value", 3.into()), ("min", 4.into())]))
-            .collect(),
+        verdict: std::iter::once(Problem::new("photo", Code::PhotoBlurry, &[])).collect(),
         output: Some(DraftOutput {
             media_type: "image/jpeg".into(),
             file_name: "照片.jpg".into(),
